@@ -1,0 +1,26 @@
+/**
+ * Sockets for Deno programs written with Effect: TCP (IPv4 and IPv6), Unix
+ * sockets, UDP and TLS, as scoped resources whose every operation is an
+ * Effect with a typed error, plus a fiber-per-connection server, framing
+ * codecs and verified file transfer.
+ *
+ * ```ts
+ * import { Effect, Option } from "effect";
+ * import { Tcp } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const conn = yield* Tcp.connect("127.0.0.1:9999", { timeout: "5 seconds" });
+ *   const welcome = yield* conn.readText();
+ *   if (Option.isSome(welcome)) console.log(welcome.value);
+ *   yield* conn.write("你好");
+ * }).pipe(Effect.scoped);
+ * ```
+ *
+ * @module
+ */
+export * as Address from "./src/Address.ts";
+export * as Connection from "./src/Connection.ts";
+export * as Listener from "./src/Listener.ts";
+export * as SocketError from "./src/SocketError.ts";
+export * as Tcp from "./src/Tcp.ts";
+export * as Unix from "./src/Unix.ts";

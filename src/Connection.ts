@@ -1,0 +1,475 @@
+/**
+ * A connected byte stream — TCP, Unix or TLS — as Effects: the counterpart of
+ * a connected Python socket (`recv`, `sendall`, `shutdown(SHUT_WR)`,
+ * `getpeername`, …).
+ *
+ * Reads pull from the socket only when asked (`read(maxBytes)` returns
+ * `Option.none()` at end of stream), so a slow consumer slows the peer through
+ * TCP flow control instead of growing memory. Writes always write every byte.
+ *
+ * ```ts
+ * import { Effect, Option } from "effect";
+ * import { Tcp } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const conn = yield* Tcp.connect("127.0.0.1:9999");
+ *   yield* conn.write("hello");
+ *   const reply = yield* conn.read(1024);
+ *   if (Option.isSome(reply)) console.log(new TextDecoder().decode(reply.value));
+ * }).pipe(Effect.scoped);
+ * ```
+ *
+ * @module
+ */
+import * as Effect from "effect/Effect";
+import * as Option from "effect/Option";
+import type * as Scope from "effect/Scope";
+import * as Sink from "effect/Sink";
+import * as Stream from "effect/Stream";
+import * as Address from "./Address.ts";
+import { fromUnknown, type ReadReason, SocketError, type WriteReason } from "./SocketError.ts";
+import { readReasons, writeReasons } from "./internal/reasons.ts";
+
+/**
+ * A connected, bidirectional byte stream.
+ *
+ * A read and a write may run at the same time from different fibers. Writes
+ * from several fibers are queued, never interleaved inside one `write`.
+ * Interrupting a pending `read` keeps the connection usable: the bytes that
+ * read was waiting for are returned by the next one.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect";
+ * import type { Connection } from "@fibernet/socket";
+ *
+ * // Echo until the peer closes its side.
+ * const echo = (conn: Connection.Connection) =>
+ *   Effect.gen(function* () {
+ *     while (true) {
+ *       const chunk = yield* conn.read();
+ *       if (Option.isNone(chunk)) return;
+ *       yield* conn.write(chunk.value);
+ *     }
+ *   });
+ * ```
+ */
+export interface Connection {
+  /** This side's address (`getsockname`). */
+  readonly localAddress: Address.Address;
+  /** The peer's address (`getpeername`). */
+  readonly remoteAddress: Address.Address;
+  /**
+   * The next chunk of at most `maxBytes` bytes (default 64 KiB), or
+   * `Option.none()` once the peer has closed its sending side (`recv`).
+   */
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, SocketError<ReadReason>>;
+  /** Exactly `n` bytes; fails with `UnexpectedEof` if the stream ends first. */
+  readExactly(n: number): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">>;
+  /**
+   * The next piece of UTF-8 text, never splitting a character across calls;
+   * `Option.none()` at end of stream. Invalid UTF-8 fails with `InvalidData`.
+   */
+  readText(maxBytes?: number): Effect.Effect<Option.Option<string>, SocketError<ReadReason>>;
+  /** Writes every byte (`sendall`); strings are encoded as UTF-8. */
+  write(data: Uint8Array | string): Effect.Effect<void, SocketError<WriteReason>>;
+  /**
+   * Half-close: tells the peer no more data will come (it reads end of
+   * stream) while this side can still read its answer (`shutdown(SHUT_WR)`).
+   */
+  readonly closeWrite: Effect.Effect<void, SocketError<WriteReason>>;
+  /** Closes both directions. Idempotent; a pending read ends with `Closed`. */
+  readonly close: Effect.Effect<void>;
+  /** Incoming chunks until end of stream. */
+  readonly stream: Stream.Stream<Uint8Array, SocketError<ReadReason>>;
+  /** Incoming UTF-8 text until end of stream, never splitting a character. */
+  readonly textStream: Stream.Stream<string, SocketError<ReadReason>>;
+  /** Writes every element it receives. */
+  readonly sink: Sink.Sink<void, Uint8Array | string, never, SocketError<WriteReason>>;
+  /** Turns Nagle's algorithm off (`true`) or on. A no-op on Unix sockets. */
+  setNoDelay(noDelay?: boolean): Effect.Effect<void, SocketError<"Closed" | "Unknown">>;
+  /** Turns TCP keep-alive probes on or off. A no-op on Unix sockets. */
+  setKeepAlive(keepAlive?: boolean): Effect.Effect<void, SocketError<"Closed" | "Unknown">>;
+  /** Bytes read so far. */
+  readonly bytesRead: number;
+  /** Bytes written so far. */
+  readonly bytesWritten: number;
+  /**
+   * When the current read started waiting (milliseconds since the epoch), or
+   * `undefined` when no read is waiting: how servers find idle peers.
+   */
+  readonly readWaitingSince: number | undefined;
+  /** The underlying Deno connection, for what this interface does not cover. */
+  readonly raw: Deno.Conn;
+}
+
+/** Smallest read buffer: what a quiet connection's pending read holds. */
+const MIN_BUFFER = 1024;
+/** Largest read buffer, reached by doubling while reads come back full. */
+const MAX_BUFFER = 64 * 1024;
+/** Default `maxBytes` of a read. */
+const DEFAULT_MAX_READ = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+type ReadError = SocketError<ReadReason>;
+type WriteError = SocketError<WriteReason>;
+
+/**
+ * Wraps an open Deno connection. The caller owns it: use {@link make} inside a
+ * scope (or `Tcp.connect`, which does) so it is closed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Connection } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const raw = yield* Effect.promise(() => Deno.connect({ port: 9999 }));
+ *   const conn = Connection.fromDeno(raw);
+ *   yield* conn.write("hi");
+ *   yield* conn.close;
+ * });
+ * ```
+ */
+export const fromDeno = (conn: Deno.Conn): Connection => new DenoConnection(conn);
+
+/**
+ * Wraps an open Deno connection and closes it when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Connection } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const raw = yield* Effect.promise(() => Deno.connect({ port: 9999 }));
+ *   const conn = yield* Connection.make(raw);
+ *   yield* conn.write("hi");
+ * }).pipe(Effect.scoped);
+ * ```
+ */
+export const make = (conn: Deno.Conn): Effect.Effect<Connection, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => fromDeno(conn)), (c) => c.close);
+
+class DenoConnection implements Connection {
+  readonly localAddress: Address.Address;
+  readonly remoteAddress: Address.Address;
+  readonly raw: Deno.Conn;
+  bytesRead = 0;
+  bytesWritten = 0;
+  readWaitingSince: number | undefined = undefined;
+
+  private readonly label: string;
+  private readonly isTcp: boolean;
+  /** Reused read buffer; handed over (and dropped) when a read fills most of it. */
+  private buffer: Uint8Array | undefined = undefined;
+  private bufferSize = MIN_BUFFER;
+  private smallReads = 0;
+  /** A read whose caller was interrupted: the next read takes its result. */
+  private inflight: Promise<number | null> | undefined = undefined;
+  /** Bytes read but not yet returned (from readExactly or an oversized pending read). */
+  private leftover: Uint8Array | undefined = undefined;
+  private eof = false;
+  private closed = false;
+  private writeTail: Promise<void> | undefined = undefined;
+  private decoder: TextDecoder | undefined = undefined;
+
+  constructor(conn: Deno.Conn) {
+    this.raw = conn;
+    this.localAddress = Address.fromDeno(conn.localAddr);
+    this.remoteAddress = Address.fromDeno(conn.remoteAddr);
+    this.label = Address.format(this.remoteAddress);
+    this.isTcp = conn.remoteAddr.transport === "tcp";
+  }
+
+  read(maxBytes: number = DEFAULT_MAX_READ): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    if (this.leftover !== undefined) {
+      return Effect.succeed(Option.some(this.takeLeftover(maxBytes)));
+    }
+    if (this.eof) return Effect.succeed(Option.none());
+    if (!(maxBytes >= 1)) {
+      return Effect.fail(
+        new SocketError({
+          reason: "Unknown",
+          operation: "read",
+          detail: `maxBytes must be at least 1, got ${maxBytes}`,
+        }),
+      );
+    }
+    return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) => {
+      let interrupted = false;
+      const pending = this.inflight ?? this.startRead();
+      this.inflight = pending;
+      pending.then(
+        (n) => {
+          if (interrupted) return; // the next read collects this result
+          this.inflight = undefined;
+          resume(Effect.succeed(this.finishRead(n, maxBytes)));
+        },
+        (error) => {
+          if (interrupted) return;
+          this.inflight = undefined;
+          this.readWaitingSince = undefined;
+          resume(Effect.fail(this.readError(error)));
+        },
+      );
+      return Effect.sync(() => {
+        interrupted = true;
+      });
+    });
+  }
+
+  private startRead(): Promise<number | null> {
+    if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
+    this.readWaitingSince = Date.now();
+    return this.raw.read(this.buffer);
+  }
+
+  /** Turns the result of a finished read into a chunk, adapting the buffer size. */
+  private finishRead(n: number | null, maxBytes: number): Option.Option<Uint8Array> {
+    this.readWaitingSince = undefined;
+    if (n === null) {
+      this.eof = true;
+      return Option.none();
+    }
+    const buffer = this.buffer!;
+    this.bytesRead += n;
+    let chunk: Uint8Array;
+    if (n * 2 >= buffer.length) {
+      // Mostly full: hand the buffer over instead of copying it.
+      chunk = buffer.subarray(0, n);
+      this.buffer = undefined;
+    } else {
+      chunk = buffer.slice(0, n);
+    }
+    this.adapt(n, buffer.length);
+    if (n > maxBytes) {
+      this.leftover = chunk.subarray(maxBytes);
+      chunk = chunk.subarray(0, maxBytes);
+    }
+    return Option.some(chunk);
+  }
+
+  /**
+   * Grows the buffer while reads fill it (bulk transfer) and shrinks it after
+   * a few small reads, so an idle connection's pending read holds little memory.
+   */
+  private adapt(n: number, size: number): void {
+    if (n === size) {
+      this.smallReads = 0;
+      if (size < MAX_BUFFER) this.resize(size * 2);
+    } else if (n <= size / 4) {
+      if (++this.smallReads >= 2 && size > MIN_BUFFER) {
+        this.smallReads = 0;
+        this.resize(Math.max(MIN_BUFFER, size / 4));
+      }
+    } else {
+      this.smallReads = 0;
+    }
+  }
+
+  private resize(size: number): void {
+    this.bufferSize = size;
+    this.buffer = undefined;
+  }
+
+  private takeLeftover(maxBytes: number): Uint8Array {
+    const left = this.leftover!;
+    if (left.length <= maxBytes) {
+      this.leftover = undefined;
+      return left;
+    }
+    this.leftover = left.subarray(maxBytes);
+    return left.subarray(0, maxBytes);
+  }
+
+  private readError(error: unknown): ReadError {
+    if (this.closed) {
+      return new SocketError({
+        reason: "Closed",
+        operation: "read",
+        address: this.label,
+        cause: error,
+      });
+    }
+    return fromUnknown(error, "read", this.label, readReasons);
+  }
+
+  readExactly(n: number): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> {
+    if (n === 0) return Effect.succeed(new Uint8Array(0));
+    return Effect.suspend(() => {
+      const out = new Uint8Array(n);
+      let filled = 0;
+      const loop: Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> = Effect
+        .flatMap(
+          this.read(n - filled),
+          (chunk) => {
+            if (Option.isNone(chunk)) {
+              // Give back what was read so nothing is lost for a caller that recovers.
+              if (filled > 0) this.leftover = out.subarray(0, filled);
+              this.eof = true;
+              return Effect.fail(
+                new SocketError({
+                  reason: "UnexpectedEof",
+                  operation: "read",
+                  address: this.label,
+                  detail: `stream ended after ${filled} of ${n} bytes`,
+                }),
+              );
+            }
+            out.set(chunk.value, filled);
+            filled += chunk.value.length;
+            return filled === n ? Effect.succeed(out) : loop;
+          },
+        );
+      return loop;
+    });
+  }
+
+  readText(maxBytes?: number): Effect.Effect<Option.Option<string>, ReadError> {
+    const decoder = this.decoder ??= new TextDecoder("utf-8", { fatal: true });
+    const loop: Effect.Effect<Option.Option<string>, ReadError> = Effect.flatMap(
+      this.read(maxBytes),
+      (chunk) => {
+        try {
+          if (Option.isNone(chunk)) {
+            const rest = decoder.decode();
+            return Effect.succeed(rest === "" ? Option.none() : Option.some(rest));
+          }
+          const text = decoder.decode(chunk.value, { stream: true });
+          return text === "" ? loop : Effect.succeed(Option.some(text));
+        } catch (cause) {
+          this.decoder = undefined;
+          return Effect.fail(
+            new SocketError({
+              reason: "InvalidData",
+              operation: "read",
+              address: this.label,
+              detail: "the peer sent invalid UTF-8",
+              cause,
+            }),
+          );
+        }
+      },
+    );
+    return loop;
+  }
+
+  write(data: Uint8Array | string): Effect.Effect<void, WriteError> {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length === 0) return Effect.void;
+    return Effect.async<void, WriteError>((resume) => {
+      const previous = this.writeTail;
+      const run = previous === undefined
+        ? this.writeAll(bytes)
+        : previous.then(() => this.writeAll(bytes), () => this.writeAll(bytes));
+      this.writeTail = run;
+      run.then(
+        () => {
+          if (this.writeTail === run) this.writeTail = undefined;
+          resume(Effect.void);
+        },
+        (error) => {
+          if (this.writeTail === run) this.writeTail = undefined;
+          resume(Effect.fail(this.writeError(error)));
+        },
+      );
+    });
+  }
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = await this.raw.write(offset === 0 ? bytes : bytes.subarray(offset));
+      offset += n;
+      this.bytesWritten += n;
+    }
+  }
+
+  private writeError(error: unknown, operation: "write" | "closeWrite" = "write"): WriteError {
+    if (this.closed) {
+      return new SocketError({ reason: "Closed", operation, address: this.label, cause: error });
+    }
+    return fromUnknown(error, operation, this.label, writeReasons);
+  }
+
+  get closeWrite(): Effect.Effect<void, WriteError> {
+    return Effect.tryPromise({
+      try: async () => {
+        // Queued writes go out before the FIN.
+        if (this.writeTail !== undefined) await this.writeTail.catch(() => {});
+        await this.raw.closeWrite();
+      },
+      catch: (error) => this.writeError(error, "closeWrite"),
+    });
+  }
+
+  get close(): Effect.Effect<void> {
+    return Effect.sync(() => this.closeNow());
+  }
+
+  /** Closes the socket at once; safe to call more than once. */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.buffer = undefined;
+    try {
+      this.raw.close();
+    } catch {
+      // Already closed by the runtime (e.g. a TLS handshake failure).
+    }
+  }
+
+  get stream(): Stream.Stream<Uint8Array, ReadError> {
+    return Stream.repeatEffectOption(
+      Effect.flatMap(
+        Effect.mapError(this.read(), Option.some),
+        (chunk) => Option.isSome(chunk) ? Effect.succeed(chunk.value) : Effect.fail(Option.none()),
+      ),
+    );
+  }
+
+  get textStream(): Stream.Stream<string, ReadError> {
+    return Stream.repeatEffectOption(
+      Effect.flatMap(
+        Effect.mapError(this.readText(), Option.some),
+        (text) => Option.isSome(text) ? Effect.succeed(text.value) : Effect.fail(Option.none()),
+      ),
+    );
+  }
+
+  get sink(): Sink.Sink<void, Uint8Array | string, never, WriteError> {
+    return Sink.forEach((chunk: Uint8Array | string) => this.write(chunk));
+  }
+
+  setNoDelay(noDelay = true): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+    return this.setOption((conn) => conn.setNoDelay(noDelay));
+  }
+
+  setKeepAlive(keepAlive = true): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+    return this.setOption((conn) => conn.setKeepAlive(keepAlive));
+  }
+
+  private setOption(
+    apply: (conn: Deno.TcpConn) => void,
+  ): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+    return Effect.suspend(() => {
+      const conn = this.raw as Partial<Deno.TcpConn>;
+      if (!this.isTcp || typeof conn.setNoDelay !== "function") return Effect.void;
+      try {
+        apply(this.raw as Deno.TcpConn);
+        return Effect.void;
+      } catch (error) {
+        return Effect.fail(
+          fromUnknown(
+            error,
+            "setOption",
+            this.label,
+            new Set<"Closed" | "Unknown">(["Closed", "Unknown"]),
+          ),
+        );
+      }
+    });
+  }
+}
