@@ -24,3 +24,5 @@ export * as Listener from "./src/Listener.ts";
 export * as SocketError from "./src/SocketError.ts";
 export * as Tcp from "./src/Tcp.ts";
 export * as Unix from "./src/Unix.ts";
+export * as Runtime from "./src/Runtime.ts";
+export * as Server from "./src/Server.ts";

@@ -152,6 +152,29 @@ export const fromDeno = (conn: Deno.Conn): Connection => new DenoConnection(conn
 export const make = (conn: Deno.Conn): Effect.Effect<Connection, never, Scope.Scope> =>
   Effect.acquireRelease(Effect.sync(() => fromDeno(conn)), (c) => c.close);
 
+/**
+ * Calls `f` on every incoming chunk, in order, until end of stream: the
+ * receive loop of an echo server or a proxy, without Stream machinery.
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@fibernet/socket";
+ * // `read` and `write` are bound: they can be passed as plain functions.
+ * const echo = (conn: Connection.Connection) => Connection.forEachChunk(conn, conn.write);
+ * ```
+ */
+export const forEachChunk = <E, R>(
+  connection: Connection,
+  f: (chunk: Uint8Array) => Effect.Effect<unknown, E, R>,
+  maxBytes?: number,
+): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
+  const loop: Effect.Effect<void, E | SocketError<ReadReason>, R> = Effect.flatMap(
+    Effect.suspend(() => connection.read(maxBytes)),
+    (chunk) => chunk._tag === "None" ? Effect.void : Effect.flatMap(f(chunk.value), () => loop),
+  );
+  return loop;
+};
+
 class DenoConnection implements Connection {
   readonly localAddress: Address.Address;
   readonly remoteAddress: Address.Address;
@@ -175,6 +198,12 @@ class DenoConnection implements Connection {
   private writeTail: Promise<void> | undefined = undefined;
   private decoder: TextDecoder | undefined = undefined;
 
+  // Bound once so `conn.write` and `conn.read` can be passed around as functions.
+  readonly read: Connection["read"] = (maxBytes) => this.readChunk(maxBytes);
+  readonly write: Connection["write"] = (data) => this.writeData(data);
+  readonly readExactly: Connection["readExactly"] = (n) => this.readExactBytes(n);
+  readonly readText: Connection["readText"] = (maxBytes) => this.readTextChunk(maxBytes);
+
   constructor(conn: Deno.Conn) {
     this.raw = conn;
     this.localAddress = Address.fromDeno(conn.localAddr);
@@ -183,7 +212,9 @@ class DenoConnection implements Connection {
     this.isTcp = conn.remoteAddr.transport === "tcp";
   }
 
-  read(maxBytes: number = DEFAULT_MAX_READ): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+  private readChunk(
+    maxBytes: number = DEFAULT_MAX_READ,
+  ): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
     if (this.leftover !== undefined) {
       return Effect.succeed(Option.some(this.takeLeftover(maxBytes)));
     }
@@ -296,7 +327,9 @@ class DenoConnection implements Connection {
     return fromUnknown(error, "read", this.label, readReasons);
   }
 
-  readExactly(n: number): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> {
+  private readExactBytes(
+    n: number,
+  ): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> {
     if (n === 0) return Effect.succeed(new Uint8Array(0));
     return Effect.suspend(() => {
       const out = new Uint8Array(n);
@@ -327,7 +360,7 @@ class DenoConnection implements Connection {
     });
   }
 
-  readText(maxBytes?: number): Effect.Effect<Option.Option<string>, ReadError> {
+  private readTextChunk(maxBytes?: number): Effect.Effect<Option.Option<string>, ReadError> {
     const decoder = this.decoder ??= new TextDecoder("utf-8", { fatal: true });
     const loop: Effect.Effect<Option.Option<string>, ReadError> = Effect.flatMap(
       this.read(maxBytes),
@@ -356,7 +389,7 @@ class DenoConnection implements Connection {
     return loop;
   }
 
-  write(data: Uint8Array | string): Effect.Effect<void, WriteError> {
+  private writeData(data: Uint8Array | string): Effect.Effect<void, WriteError> {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return Effect.void;
     return Effect.async<void, WriteError>((resume) => {

@@ -1,0 +1,116 @@
+/**
+ * `runMain` for Deno: the counterpart of `NodeRuntime.runMain`, which Effect 3
+ * does not ship for Deno.
+ *
+ * - Runs the main Effect.
+ * - SIGINT (Ctrl-C) or SIGTERM interrupts it, so every Layer and scope shuts
+ *   down gracefully (servers drain, sockets close).
+ * - A second SIGINT/SIGTERM while shutting down exits at once with 130.
+ * - Exit codes: 0 on success or after a signal-initiated shutdown; 1 when the
+ *   Effect fails or dies (the cause is printed readably to stderr). After a
+ *   clean finish without a signal the process ends when nothing else is
+ *   pending; otherwise it exits at once.
+ *
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Runtime } from "@fibernet/socket";
+ *
+ * Runtime.runMain(Effect.log("hello"));
+ * ```
+ *
+ * @module
+ */
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+
+/**
+ * Options for {@link runMain}.
+ *
+ * @example
+ * ```ts
+ * import type { Runtime } from "@fibernet/socket";
+ * const options: Runtime.RunMainOptions = { disableErrorReporting: true };
+ * ```
+ */
+export interface RunMainOptions {
+  /** Do not print the failure cause (the exit code is still 1). */
+  readonly disableErrorReporting?: boolean;
+  /** Decide the process exit code and exit; default: 0 on success or interruption, 1 otherwise. */
+  readonly teardown?: (exit: Exit.Exit<unknown, unknown>, onExit: (code: number) => void) => void;
+}
+
+const SIGNALS: ReadonlyArray<Deno.Signal> = ["SIGINT", "SIGTERM"];
+
+/**
+ * The default teardown: exit code 0 for success or an interruption (a signal
+ * asked the program to stop and it did), 1 for a failure or defect.
+ *
+ * @example
+ * ```ts
+ * import { Exit } from "effect";
+ * import { Runtime } from "@fibernet/socket";
+ * Runtime.defaultTeardown(Exit.void, (code) => console.log(code)); // 0
+ * ```
+ */
+export const defaultTeardown = (
+  exit: Exit.Exit<unknown, unknown>,
+  onExit: (code: number) => void,
+): void => {
+  onExit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0);
+};
+
+/**
+ * Runs `effect` as the program's main fiber with signal handling and exit
+ * codes (see the module documentation). Returns at once; the process exits
+ * when the Effect ends.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect";
+ * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ *
+ * const App = Server.serveForever((conn) => conn.write("hi\n")).pipe(
+ *   Layer.provide(Tcp.layer("127.0.0.1:9999")),
+ * );
+ * Runtime.runMain(Layer.launch(App));
+ * ```
+ */
+export const runMain = <E, A>(
+  effect: Effect.Effect<A, E>,
+  options?: RunMainOptions,
+): void => {
+  const fiber = Effect.runFork(effect);
+  let interrupting = false;
+  const onSignal = () => {
+    if (interrupting) {
+      // Second Ctrl-C: the user does not want to wait for a graceful shutdown.
+      Deno.exit(130);
+    }
+    interrupting = true;
+    fiber.unsafeInterruptAsFork(fiber.id());
+  };
+  const installed: Deno.Signal[] = [];
+  for (const signal of SIGNALS) {
+    try {
+      Deno.addSignalListener(signal, onSignal);
+      installed.push(signal);
+    } catch {
+      // Signals unsupported here (e.g. SIGTERM on Windows): run without.
+    }
+  }
+  fiber.addObserver((exit) => {
+    for (const signal of installed) Deno.removeSignalListener(signal, onSignal);
+    if (
+      Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) &&
+      !options?.disableErrorReporting
+    ) {
+      console.error(Cause.pretty(exit.cause, { renderErrorCause: true }));
+    }
+    const teardown = options?.teardown ?? defaultTeardown;
+    // Like NodeRuntime: a clean finish lets pending work end naturally.
+    teardown(exit, (code) => {
+      if (interrupting || code !== 0) Deno.exit(code);
+    });
+  });
+};

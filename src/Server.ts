@@ -1,0 +1,364 @@
+/**
+ * A server that runs one fiber per connection: the Effect counterpart of
+ * Python's `socketserver.ThreadingTCPServer` with a `handle()` method.
+ *
+ * The handler is any `(connection) => Effect`. The server takes its listener
+ * from the {@link Listener.Listener} service, so the same handler serves TCP,
+ * Unix or TLS depending on which Layer provides it.
+ *
+ * ```ts
+ * import { Effect, Layer, Option } from "effect";
+ * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ *
+ * const echo = Server.serveForever((conn) =>
+ *   Effect.gen(function* () {
+ *     while (true) {
+ *       const chunk = yield* conn.read();
+ *       if (Option.isNone(chunk)) return;
+ *       yield* conn.write(chunk.value);
+ *     }
+ *   })
+ * );
+ *
+ * Runtime.runMain(Layer.launch(echo.pipe(Layer.provide(Tcp.layer("127.0.0.1:9999")))));
+ * ```
+ *
+ * Behaviour worth knowing:
+ * - At `maxConnections` the server stops accepting; new clients wait in the
+ *   kernel's backlog (`Tcp.listen`'s `backlog`) until a slot frees. Nobody is
+ *   refused by the server itself.
+ * - A connection whose read has waited longer than `idleTimeout` is closed
+ *   and its handler interrupted.
+ * - When the scope closes (Ctrl-C under `Runtime.runMain`) the listener closes
+ *   at once, running handlers get `shutdownTimeout` to finish, the rest are
+ *   interrupted, and every connection is closed.
+ * - A handler's failure or defect is logged with the peer address and touches
+ *   nothing else. Accept errors (such as running out of file descriptors) are
+ *   logged and retried with back-off.
+ *
+ * @module
+ */
+import * as Cause from "effect/Cause";
+import * as Context from "effect/Context";
+import * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Fiber from "effect/Fiber";
+import * as Layer from "effect/Layer";
+import * as Metric from "effect/Metric";
+import * as Scope from "effect/Scope";
+import * as Address from "./Address.ts";
+import type * as Connection from "./Connection.ts";
+import * as Listener from "./Listener.ts";
+
+/**
+ * What a handler is: given a connection, an Effect that serves it. The
+ * connection is closed when the Effect ends, however it ends. A `Scope` in
+ * the requirements is provided per connection.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import type { Server } from "@fibernet/socket";
+ * const hello: Server.Handler<never, never> = (conn) => conn.write("hello\n");
+ * ```
+ */
+export type Handler<E, R> = (connection: Connection.Connection) => Effect.Effect<unknown, E, R>;
+
+/**
+ * Server options; every one has a default.
+ *
+ * @example
+ * ```ts
+ * import type { Server } from "@fibernet/socket";
+ * const options: Server.Options = {
+ *   maxConnections: 1000,
+ *   idleTimeout: "30 seconds",
+ *   shutdownTimeout: "5 seconds",
+ * };
+ * ```
+ */
+export interface Options {
+  /** Most connections served at once; more wait in the backlog. Default 10 000. */
+  readonly maxConnections?: number;
+  /**
+   * Close a connection whose read has waited this long for the peer.
+   * Default 5 minutes; `Duration.infinity` turns it off.
+   */
+  readonly idleTimeout?: Duration.DurationInput;
+  /** How long running handlers may take to finish at shutdown. Default 10 seconds. */
+  readonly shutdownTimeout?: Duration.DurationInput;
+  /** Disable Nagle's algorithm on accepted TCP connections. Default true. */
+  readonly noDelay?: boolean;
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Address, Server } from "@fibernet/socket";
+ * const where = Effect.map(Server.Server, (s) => Address.format(s.address));
+ * ```
+ */
+export interface Server {
+  /** The bound address (a requested port 0 shows the real port). */
+  readonly address: Address.Address;
+  /** Connections being served right now. */
+  readonly activeConnections: Effect.Effect<number>;
+}
+
+/**
+ * The service tag of a running {@link Server}, provided by {@link serveForever}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Server } from "@fibernet/socket";
+ * const port = Effect.map(Server.Server, (s) => s.address);
+ * ```
+ */
+export const Server: Context.Tag<Server, Server> = Context.GenericTag<Server>(
+  "@fibernet/socket/Server",
+);
+
+/**
+ * Metrics every server updates, labelled with nothing: read them with
+ * Effect's usual metric tooling.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect";
+ * import { Server } from "@fibernet/socket";
+ * const accepted = Metric.value(Server.metrics.accepted);
+ * ```
+ */
+export const metrics: {
+  readonly accepted: Metric.Metric.Counter<number>;
+  readonly active: Metric.Metric.Gauge<number>;
+  readonly failed: Metric.Metric.Counter<number>;
+  readonly bytesIn: Metric.Metric.Counter<number>;
+  readonly bytesOut: Metric.Metric.Counter<number>;
+} = {
+  accepted: Metric.counter("socket_server_connections_accepted", {
+    description: "connections accepted",
+  }),
+  active: Metric.gauge("socket_server_connections_active", {
+    description: "connections being served",
+  }),
+  failed: Metric.counter("socket_server_connections_failed", {
+    description: "connections whose handler failed or died",
+  }),
+  bytesIn: Metric.counter("socket_server_bytes_in", { description: "bytes read from clients" }),
+  bytesOut: Metric.counter("socket_server_bytes_out", {
+    description: "bytes written to clients",
+  }),
+};
+
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
+const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
+
+interface Active {
+  readonly connection: Connection.Connection;
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined;
+}
+
+/**
+ * Starts serving in the background of the current scope and returns the
+ * running {@link Server}. Closing the scope shuts the server down gracefully.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Server, Tcp } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const server = yield* Server.make((conn) => conn.write("hi\n"));
+ *   yield* Effect.log(server.address);
+ * }).pipe(Effect.provide(Tcp.layer("127.0.0.1:0")), Effect.scoped);
+ * ```
+ */
+export const make = <E, R>(
+  handler: Handler<E, R>,
+  options?: Options,
+): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
+  Effect.gen(function* () {
+    const listener = yield* Listener.Listener;
+    const context = yield* Effect.context<Exclude<R, Scope.Scope>>();
+    const maxConnections = options?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const idleTimeout = Duration.decode(options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
+    const shutdownTimeout = Duration.decode(options?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT);
+    const noDelay = options?.noDelay ?? true;
+    const active = new Set<Active>();
+    const permits = yield* Effect.makeSemaphore(maxConnections);
+
+    const serveOne = (connection: Connection.Connection): Effect.Effect<void> => {
+      const entry: Active = { connection, fiber: undefined };
+      const peer = Address.format(connection.remoteAddress);
+      const run = Effect.scoped(handler(connection) as Effect.Effect<unknown, E, R>).pipe(
+        Effect.provide(context),
+        Effect.annotateLogs("peer", peer),
+        Effect.onExit((exit) =>
+          Effect.suspend(() => {
+            active.delete(entry);
+            connection.close.pipe(Effect.runSync);
+            const bytes = Effect.zipRight(
+              Metric.incrementBy(metrics.bytesIn, connection.bytesRead),
+              Metric.incrementBy(metrics.bytesOut, connection.bytesWritten),
+            );
+            const done = Effect.zipRight(
+              Metric.incrementBy(metrics.active, -1),
+              Effect.zipRight(bytes, permits.release(1)),
+            );
+            if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return done;
+            return Effect.zipRight(
+              Effect.zipRight(
+                Metric.increment(metrics.failed),
+                Effect.logWarning("connection handler failed", exit.cause).pipe(
+                  Effect.annotateLogs("peer", peer),
+                ),
+              ),
+              done,
+            );
+          })
+        ),
+      ) as Effect.Effect<unknown>;
+      return Effect.suspend(() => {
+        active.add(entry);
+        if (noDelay) connection.setNoDelay(true).pipe(Effect.ignore, Effect.runSync);
+        return Effect.zipRight(
+          Effect.zipRight(
+            Metric.increment(metrics.accepted),
+            Metric.incrementBy(metrics.active, 1),
+          ),
+          Effect.map(Effect.forkDaemon(run), (fiber) => {
+            entry.fiber = fiber;
+          }),
+        );
+      });
+    };
+
+    const backoff = { delay: 0 };
+    const acceptLoop: Effect.Effect<void> = Effect.gen(function* () {
+      while (true) {
+        yield* permits.take(1);
+        const result = yield* Effect.either(listener.accept);
+        if (result._tag === "Right") {
+          backoff.delay = 0;
+          yield* serveOne(result.right);
+          continue;
+        }
+        yield* permits.release(1);
+        const error = result.left;
+        if (error.reason === "Closed") return;
+        // EMFILE and the like: the listener survives, so wait and try again.
+        backoff.delay = Math.min(1000, backoff.delay === 0 ? 10 : backoff.delay * 2);
+        yield* Effect.logWarning(
+          `accept failed, retrying in ${backoff.delay} ms: ${error.message}`,
+        );
+        yield* Effect.sleep(backoff.delay);
+      }
+    });
+
+    const sweepIdle = Effect.sync(() => {
+      const deadline = Date.now() - Duration.toMillis(idleTimeout);
+      for (const entry of active) {
+        const since = entry.connection.readWaitingSince;
+        if (since !== undefined && since < deadline && entry.fiber !== undefined) {
+          const fiber = entry.fiber;
+          entry.fiber = undefined;
+          Effect.runFork(
+            Effect.zipRight(
+              Effect.logInfo("closing idle connection").pipe(
+                Effect.annotateLogs("peer", Address.format(entry.connection.remoteAddress)),
+              ),
+              Fiber.interrupt(fiber),
+            ),
+          );
+        }
+      }
+    });
+    const idleMillis = Duration.toMillis(idleTimeout);
+    const acceptFiber = yield* Effect.forkDaemon(acceptLoop);
+    const sweeperFiber = yield* Effect.forkDaemon(
+      Number.isFinite(idleMillis)
+        ? Effect.forever(
+          Effect.zipRight(Effect.sleep(Math.max(10, Math.min(1000, idleMillis / 4))), sweepIdle),
+        )
+        : Effect.never,
+    );
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        // Stop accepting at once: new clients are refused, not queued.
+        yield* listener.close;
+        yield* Fiber.interrupt(acceptFiber);
+        const running = () =>
+          [...active].map((entry) => entry.fiber).filter((
+            f,
+          ): f is Fiber.RuntimeFiber<unknown, unknown> => f !== undefined);
+        const drained = yield* Effect.timeout(
+          Fiber.joinAll(running()).pipe(Effect.ignore),
+          shutdownTimeout,
+        ).pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false)));
+        if (!drained) {
+          yield* Effect.logInfo(
+            `shutdown: interrupting ${active.size} connection(s) after ${
+              Duration.format(shutdownTimeout)
+            }`,
+          );
+          yield* Fiber.interruptAll(running());
+        }
+        yield* Fiber.interrupt(sweeperFiber);
+      })
+    );
+
+    return {
+      address: listener.address,
+      activeConnections: Effect.sync(() => active.size),
+    } satisfies Server;
+  });
+
+/**
+ * Serves forever as a Layer: the server runs for as long as the Layer lives
+ * and shuts down gracefully when its scope closes. Provide a listener Layer
+ * (`Tcp.layer`, `Unix.layer`, `Tls.layer`) to choose the transport.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect";
+ * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ *
+ * const Welcome = Server.serveForever((conn) => conn.write("欢迎\n")).pipe(
+ *   Layer.provide(Tcp.layer("127.0.0.1:9999")),
+ * );
+ * Runtime.runMain(Layer.launch(Welcome));
+ * ```
+ */
+export const serveForever = <E, R>(
+  handler: Handler<E, R>,
+  options?: Options,
+): Layer.Layer<Server, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
+  Layer.scoped(Server, make(handler, options));
+
+/**
+ * Serves forever as a plain Effect that never returns; interrupt it to shut
+ * the server down gracefully.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Server, Tcp } from "@fibernet/socket";
+ *
+ * const program = Server.serve((conn) => conn.write("bye\n")).pipe(
+ *   Effect.provide(Tcp.layer("127.0.0.1:9999")),
+ * );
+ * ```
+ */
+export const serve = <E, R>(
+  handler: Handler<E, R>,
+  options?: Options,
+): Effect.Effect<never, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.zipRight(make(handler, options), Effect.never));
