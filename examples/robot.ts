@@ -12,7 +12,7 @@
  * @module
  */
 import { Effect, Layer, Option } from "effect";
-import { Address, type Connection, Runtime, Server, SocketError, Tcp } from "../mod.ts";
+import { Address, type Connection, Runtime, Server, type SocketError, Tcp } from "../mod.ts";
 
 /** The greeting every client gets first. */
 export const WELCOME = "欢迎来到智能机器人！Welcome to the robot. Send q to quit.\n";

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import * as Effect from "effect/Effect";
+import type * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import { SocketError } from "./SocketError.ts";
 
