@@ -24,6 +24,7 @@ import * as Address from "./Address.ts";
 import * as Connection from "./Connection.ts";
 import { type AcceptReason, fromUnknown, SocketError } from "./SocketError.ts";
 import { acceptReasons } from "./internal/reasons.ts";
+import { acquireInterruptible } from "./internal/scoped.ts";
 
 /**
  * A bound, listening socket.
@@ -83,7 +84,7 @@ export const Listener: Context.Tag<Listener, Listener> = Context.GenericTag<List
 export const acceptScoped = (
   listener: Listener,
 ): Effect.Effect<Connection.Connection, SocketError<AcceptReason>, Scope.Scope> =>
-  Effect.acquireRelease(listener.accept, (conn) => conn.close);
+  acquireInterruptible(listener.accept, (conn) => conn.close);
 
 /**
  * Every accepted connection, until the listener closes. Each one is the

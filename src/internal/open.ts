@@ -6,6 +6,7 @@ import type * as Scope from "effect/Scope";
 import * as Connection from "../Connection.ts";
 import { type ConnectReason, fromUnknown, SocketError } from "../SocketError.ts";
 import { connectReasons } from "./reasons.ts";
+import { acquireInterruptible } from "./scoped.ts";
 
 /** Runs a Deno connect call that can be aborted; a late success after interruption is closed. */
 export const connectWith = <C extends Deno.Conn>(
@@ -63,7 +64,7 @@ export const scopedConnection = <E>(
   open: Effect.Effect<Deno.Conn, E>,
   wrap: (conn: Deno.Conn) => Connection.Connection = Connection.fromDeno,
 ): Effect.Effect<Connection.Connection, E, Scope.Scope> =>
-  Effect.acquireRelease(Effect.map(open, wrap), (conn) => conn.close);
+  acquireInterruptible(Effect.map(open, wrap), (conn) => conn.close);
 
 /** True when `Deno.listenDatagram` exists, i.e. the program runs with --unstable-net. */
 export const hasUnstableNet = (): boolean =>

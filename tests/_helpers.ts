@@ -1,0 +1,56 @@
+// Shared test utilities: temp dirs, IPv6 detection, child processes.
+import { Effect } from "effect";
+import type * as Scope from "effect/Scope";
+
+/** A temporary directory removed when the scope closes. */
+export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.promise(() => Deno.makeTempDir({ prefix: "fibernet-" })),
+  (dir) => Effect.promise(() => Deno.remove(dir, { recursive: true }).catch(() => {})),
+);
+
+/** True when ::1 can be bound on this machine. */
+export const hasIpv6: boolean = (() => {
+  try {
+    const l = Deno.listen({ hostname: "::1", port: 0 });
+    l.close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Bytes 0..n-1 of a deterministic pattern, so any loss or reordering shows. */
+export const pattern = (n: number, seed = 0): Uint8Array => {
+  const out = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+};
+
+/** True when the two byte arrays are equal. */
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** Number of open file descriptors of this process. */
+export const openFds = (): number => [...Deno.readDirSync("/proc/self/fd")].length;
+
+/** Runs python3 code with a timeout; returns stdout. */
+export const python = (code: string, timeoutMs = 20_000): Promise<string> =>
+  new Deno.Command("python3", {
+    args: ["-c", code],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output().then((out) => {
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) throw new Error(`python failed: ${new TextDecoder().decode(out.stderr)}`);
+    return text;
+  });

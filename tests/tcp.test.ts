@@ -1,0 +1,368 @@
+import { describe, expect, it } from "@effect/vitest";
+import { Chunk, Effect, Either, Fiber, Option, Stream } from "effect";
+import { Address, Connection, Listener, Tcp } from "../mod.ts";
+import { hasIpv6, pattern, sameBytes } from "./_helpers.ts";
+
+/** A listener on a free loopback port and a client connected to it, plus the server side. */
+const pair = (host = "127.0.0.1") =>
+  Effect.gen(function* () {
+    const listener = yield* Tcp.listen(host.includes(":") ? `[${host}]:0` : `${host}:0`);
+    const acceptFiber = yield* Effect.fork(Listener.acceptScoped(listener));
+    const client = yield* Tcp.connect(listener.address);
+    const server = yield* Fiber.join(acceptFiber);
+    return { listener, client, server };
+  });
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe("Tcp", () => {
+  it.scopedLive("connects, exchanges data and reports both addresses", () =>
+    Effect.gen(function* () {
+      const { listener, client, server } = yield* pair();
+      expect(client.remoteAddress).toEqual(listener.address);
+      expect(server.remoteAddress).toEqual(client.localAddress);
+      yield* client.write("hello 你好");
+      const got = yield* server.readExactly(new TextEncoder().encode("hello 你好").length);
+      expect(text(got)).toBe("hello 你好");
+      expect(server.bytesRead).toBe(got.length);
+      expect(client.bytesWritten).toBe(got.length);
+    }));
+
+  it.scopedLive("works over IPv6 on ::1", () =>
+    Effect.gen(function* () {
+      if (!hasIpv6) return console.warn("skipped: ::1 cannot be bound on this machine");
+      const { listener, client, server } = yield* pair("::1");
+      expect(Address.format(listener.address)).toMatch(/^\[::1\]:\d+$/);
+      yield* client.write("six");
+      expect(text(yield* server.readExactly(3))).toBe("six");
+    }));
+
+  it.scopedLive("listen on port 0 reports the real port", () =>
+    Effect.gen(function* () {
+      const listener = yield* Tcp.listen("127.0.0.1:0", { backlog: 5 });
+      expect(listener.address._tag).toBe("TcpAddress");
+      expect((listener.address as Address.TcpAddress).port).toBeGreaterThan(0);
+    }));
+
+  it.scopedLive("read returns None at end of stream, every time", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* client.write("x");
+      yield* client.close;
+      expect(Option.map(yield* server.read(), text)).toEqual(Option.some("x"));
+      expect(yield* server.read()).toEqual(Option.none());
+      expect(yield* server.read()).toEqual(Option.none());
+    }));
+
+  it.scopedLive("read(maxBytes) never returns more than asked and loses nothing", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const data = pattern(10_000, 7);
+      yield* client.write(data);
+      yield* client.closeWrite;
+      const parts: Uint8Array[] = [];
+      while (true) {
+        const chunk = yield* server.read(333);
+        if (Option.isNone(chunk)) break;
+        expect(chunk.value.length).toBeLessThanOrEqual(333);
+        parts.push(chunk.value);
+      }
+      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const p of parts) {
+        all.set(p, offset);
+        offset += p.length;
+      }
+      expect(sameBytes(all, data)).toBe(true);
+    }));
+
+  it.scopedLive("readExactly fails with UnexpectedEof when the stream ends first", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* client.write("abc");
+      yield* client.closeWrite;
+      const error = yield* Effect.flip(server.readExactly(10));
+      expect(error.reason).toBe("UnexpectedEof");
+      expect(error.message).toContain("3 of 10");
+    }));
+
+  it.scopedLive("half-close from the client: the server reads EOF and can still answer", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* client.write("question");
+      yield* client.closeWrite;
+      const received = yield* Stream.runCollect(server.stream);
+      expect(text(Chunk.reduce(received, new Uint8Array(), concat))).toBe("question");
+      yield* server.write("answer");
+      yield* server.close;
+      expect(text(yield* client.readExactly(6))).toBe("answer");
+      expect(yield* client.read()).toEqual(Option.none());
+    }));
+
+  it.scopedLive("half-close from the server: the client reads EOF and can still send", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* server.write("bye");
+      yield* server.closeWrite;
+      expect(text(yield* client.readExactly(3))).toBe("bye");
+      expect(yield* client.read()).toEqual(Option.none());
+      yield* client.write("still here");
+      expect(text(yield* server.readExactly(10))).toBe("still here");
+    }));
+
+  it.scopedLive("writing after one's own closeWrite is BrokenPipe", () =>
+    Effect.gen(function* () {
+      const { client } = yield* pair();
+      yield* client.closeWrite;
+      const error = yield* Effect.flip(client.write("late"));
+      expect(error.reason).toBe("BrokenPipe");
+    }));
+
+  it.scopedLive("a peer that resets the connection gives ConnectionReset", () =>
+    Effect.gen(function* () {
+      // A Python peer that closes with SO_LINGER 0, which sends RST instead of FIN.
+      const { port, done } = yield* resettingPeer;
+      const client = yield* Tcp.connect(`127.0.0.1:${port}`);
+      yield* client.write("ping");
+      const error = yield* Effect.flip(
+        Effect.repeat(client.read(), { until: (chunk) => Option.isNone(chunk) }),
+      );
+      expect(error.reason).toBe("ConnectionReset");
+      yield* Effect.promise(() => done);
+    }));
+
+  it.scopedLive("operations after close fail with Closed; close is idempotent", () =>
+    Effect.gen(function* () {
+      const { client } = yield* pair();
+      yield* client.close;
+      yield* client.close;
+      expect((yield* Effect.flip(client.read())).reason).toBe("Closed");
+      expect((yield* Effect.flip(client.write("x"))).reason).toBe("Closed");
+    }));
+
+  it.scopedLive("closing the scope closes the socket: the peer sees end of stream", () =>
+    Effect.gen(function* () {
+      const listener = yield* Tcp.listen("127.0.0.1:0");
+      const acceptFiber = yield* Effect.fork(Listener.acceptScoped(listener));
+      yield* Effect.scoped(Effect.flatMap(Tcp.connect(listener.address), (c) => c.write("hi")));
+      const server = yield* Fiber.join(acceptFiber);
+      expect(text(yield* server.readExactly(2))).toBe("hi");
+      expect(yield* server.read()).toEqual(Option.none());
+    }));
+
+  it.scopedLive("64 MiB through an echo, every byte checked, with concurrent read and write", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* Effect.fork(
+        Effect.zipRight(Connection.forEachChunk(server, server.write), server.closeWrite),
+      );
+      const size = 64 * 1024 * 1024;
+      const data = pattern(size, 42);
+      const writer = yield* Effect.fork(
+        Effect.gen(function* () {
+          for (let offset = 0; offset < size; offset += 1024 * 1024) {
+            yield* client.write(data.subarray(offset, offset + 1024 * 1024));
+          }
+          yield* client.closeWrite;
+        }),
+      );
+      let received = 0;
+      let mismatch = -1;
+      while (true) {
+        const chunk = yield* client.read();
+        if (Option.isNone(chunk)) break;
+        const bytes = chunk.value;
+        for (let i = 0; i < bytes.length; i++) {
+          if (bytes[i] !== data[received + i]) {
+            mismatch = received + i;
+            break;
+          }
+        }
+        if (mismatch >= 0) break;
+        received += bytes.length;
+      }
+      yield* Fiber.join(writer);
+      expect(mismatch).toBe(-1);
+      expect(received).toBe(size);
+    }), 60_000);
+
+  it.scopedLive("interrupting a pending read keeps the connection usable and loses no bytes", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const pending = yield* Effect.fork(server.read());
+      yield* Effect.sleep(20);
+      yield* Fiber.interrupt(pending);
+      yield* client.write("after");
+      expect(text(yield* server.readExactly(5))).toBe("after");
+      // And again: interrupt a read that the data then completes in the background.
+      const second = yield* Effect.fork(server.read());
+      yield* Fiber.interrupt(second);
+      yield* client.write("more");
+      expect(text(yield* server.readExactly(4))).toBe("more");
+    }));
+
+  it.scopedLive("concurrent writes from many fibers never interleave inside one write", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const messages = Array.from({ length: 20 }, (_, i) => {
+        const m = new Uint8Array(100_000);
+        m.fill(i + 1);
+        return m;
+      });
+      yield* Effect.forEach(messages, (m) => client.write(m), { concurrency: "unbounded" });
+      yield* client.closeWrite;
+      const all = yield* server.readExactly(20 * 100_000);
+      for (let k = 0; k < 20; k++) {
+        const block = all.subarray(k * 100_000, (k + 1) * 100_000);
+        expect(block.every((b) => b === block[0])).toBe(true);
+      }
+    }), 30_000);
+
+  it.scopedLive("textStream never splits a multi-byte character", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const bytes = new TextEncoder().encode("欢迎🙂ok");
+      // Send one byte at a time so every character is split on the wire.
+      yield* Effect.fork(
+        Effect.gen(function* () {
+          for (const b of bytes) yield* client.write(new Uint8Array([b]));
+          yield* client.closeWrite;
+        }),
+      );
+      const pieces = yield* Stream.runCollect(server.textStream);
+      expect(Chunk.join(pieces, "")).toBe("欢迎🙂ok");
+      for (const piece of pieces) expect(piece).not.toContain("\uFFFD");
+    }));
+
+  it.scopedLive("invalid UTF-8 is InvalidData, not replacement characters", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* client.write(new Uint8Array([0xff, 0xfe, 0x41]));
+      const error = yield* Effect.flip(server.readText());
+      expect(error.reason).toBe("InvalidData");
+    }));
+
+  it.scopedLive("the sink writes every element", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* Stream.run(Stream.make("a", "b", new Uint8Array([99])), client.sink);
+      expect(text(yield* server.readExactly(3))).toBe("abc");
+      yield* client.setNoDelay(true);
+      yield* client.setKeepAlive(true);
+    }));
+});
+
+describe("Tcp errors", () => {
+  it.scopedLive("connecting to a closed port is ConnectionRefused", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.scoped(
+        Effect.map(Tcp.listen("127.0.0.1:0"), (l) => (l.address as Address.TcpAddress).port),
+      );
+      const error = yield* Effect.flip(Tcp.connect(`127.0.0.1:${port}`));
+      expect(error.reason).toBe("ConnectionRefused");
+      expect(error.message).toContain(`127.0.0.1:${port}`);
+    }));
+
+  it.scopedLive("retry composes with Effect.retry", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.scoped(
+        Effect.map(Tcp.listen("127.0.0.1:0"), (l) => (l.address as Address.TcpAddress).port),
+      );
+      let attempts = 0;
+      const result = yield* Effect.either(
+        Effect.suspend(() => {
+          attempts++;
+          return Tcp.connect(`127.0.0.1:${port}`);
+        }).pipe(Effect.retry({ times: 2 })),
+      );
+      expect(Either.isLeft(result)).toBe(true);
+      expect(attempts).toBe(3);
+    }));
+
+  it.scopedLive("listening on a taken port is AddressInUse", () =>
+    Effect.gen(function* () {
+      const listener = yield* Tcp.listen("127.0.0.1:0");
+      const error = yield* Effect.flip(Tcp.listen(listener.address));
+      expect(error.reason).toBe("AddressInUse");
+    }));
+
+  it.scopedLive("bad addresses are InvalidAddress before any syscall", () =>
+    Effect.gen(function* () {
+      expect((yield* Effect.flip(Tcp.connect("127.0.0.1:0"))).reason).toBe("InvalidAddress");
+      expect((yield* Effect.flip(Tcp.connect("127.0.0.1:70000"))).reason).toBe("InvalidAddress");
+      expect((yield* Effect.flip(Tcp.connect(":80"))).reason).toBe("InvalidAddress");
+      expect((yield* Effect.flip(Tcp.connect("unix:/tmp/x"))).reason).toBe("InvalidAddress");
+      expect((yield* Effect.flip(Tcp.listen("127.0.0.1:0", { backlog: -1 }))).reason).toBe(
+        "InvalidAddress",
+      );
+    }));
+
+  it.scopedLive("an unresolvable host is HostNotFound", () =>
+    Effect.gen(function* () {
+      // .invalid is reserved (RFC 6761): resolvers answer negatively at once.
+      const error = yield* Effect.flip(Tcp.connect("no-such-host.invalid:80"));
+      expect(error.reason).toBe("HostNotFound");
+    }));
+
+  it.scopedLive("reusePort without --unstable-net is Unsupported, not a dead process", () =>
+    Effect.gen(function* () {
+      if (typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function") {
+        return console.warn("skipped: this process runs with --unstable-net");
+      }
+      const error = yield* Effect.flip(Tcp.listen("127.0.0.1:0", { reusePort: true }));
+      expect(error.reason).toBe("Unsupported");
+      expect(error.message).toContain("--unstable-net");
+    }));
+
+  it.scopedLive("connect times out against a listener whose backlog is full", () =>
+    Effect.gen(function* () {
+      const listener = yield* Tcp.listen("127.0.0.1:0", { backlog: 1 });
+      // Never accept: the kernel queue fills, then SYNs are dropped and connects hang.
+      const outcomes = yield* Effect.forEach(
+        Array.from({ length: 8 }),
+        () => Effect.either(Tcp.connect(listener.address, { timeout: "300 millis" })),
+        { concurrency: 1 },
+      );
+      const reasons = outcomes.map((o) => (Either.isLeft(o) ? o.left.reason : "connected"));
+      expect(reasons).toContain("TimedOut");
+      expect(reasons.every((r) => r === "connected" || r === "TimedOut")).toBe(true);
+    }), 20_000);
+});
+
+/** A one-shot Python server that reads one message and resets the connection. */
+const resettingPeer = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const child = new Deno.Command("python3", {
+      args: [
+        "-c",
+        [
+          "import socket, struct, sys",
+          "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)",
+          "print(s.getsockname()[1], flush=True)",
+          "c, _ = s.accept(); c.recv(16)",
+          "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()",
+        ].join("\n"),
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    return { child, port: Number(value!.trim()), done: child.status };
+  }),
+  ({ child }) =>
+    Effect.sync(() => {
+      try {
+        child.kill();
+      } catch {
+        // already exited
+      }
+    }),
+);
+
+const concat = (a: Uint8Array, b: Uint8Array) => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
