@@ -299,10 +299,16 @@ export const make = <E, R>(
           [...active].map((entry) => entry.fiber).filter((
             f,
           ): f is Fiber.RuntimeFiber<unknown, unknown> => f !== undefined);
-        const drained = yield* Effect.timeout(
-          Fiber.joinAll(running()).pipe(Effect.ignore),
-          shutdownTimeout,
-        ).pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false)));
+        // The wait runs in its own fiber: this finalizer is uninterruptible (so a
+        // timeout inside it could not cut the wait short), and it may run while
+        // the owning fiber is being interrupted (which would cut it short at once).
+        // (A fiber forked here inherits uninterruptibility: undo that inside it.)
+        const drain = yield* Effect.forkDaemon(
+          Effect.interruptible(
+            Effect.timeout(Fiber.joinAll(running()).pipe(Effect.ignore), shutdownTimeout),
+          ).pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false))),
+        );
+        const drained = yield* Fiber.join(drain);
         if (!drained) {
           yield* Effect.logInfo(
             `shutdown: interrupting ${active.size} connection(s) after ${

@@ -54,3 +54,7 @@ export const python = (code: string, timeoutMs = 20_000): Promise<string> =>
     if (!out.success) throw new Error(`python failed: ${new TextDecoder().decode(out.stderr)}`);
     return text;
   });
+
+/** Absolute path of a file in the repository, from its path relative to tests/. */
+export const repoPath = (relative: string): string =>
+  decodeURIComponent(new URL(relative, import.meta.url).pathname);

@@ -1,0 +1,195 @@
+import { describe, expect, it } from "@effect/vitest";
+import { Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Option, Schedule, Scope } from "effect";
+import { Address, Connection, Server, SocketError, Tcp, Unix } from "../mod.ts";
+import { openFds, pattern, sameBytes, tempDir } from "./_helpers.ts";
+
+const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
+  Connection.forEachChunk(conn, conn.write);
+
+/** Starts a server on a free loopback port in the current scope. */
+const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const layer = Server.serveForever(handler, options).pipe(Layer.provide(Tcp.layer("127.0.0.1:0")));
+    const context = yield* Layer.buildWithScope(layer, scope);
+    return yield* Effect.provide(Server.Server, context);
+  });
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe("Server", () => {
+  it.scopedLive("200 concurrent clients each get their own echoes intact", () =>
+    Effect.gen(function* () {
+      const server = yield* start(echo);
+      const results = yield* Effect.forEach(
+        Array.from({ length: 200 }, (_, i) => i),
+        (i) =>
+          Effect.scoped(
+            Effect.gen(function* () {
+              const conn = yield* Tcp.connect(server.address);
+              let ok = true;
+              for (let round = 0; round < 5; round++) {
+                const message = pattern(100 + i * 37 + round, i * 10 + round);
+                yield* conn.write(message);
+                ok = ok && sameBytes(yield* conn.readExactly(message.length), message);
+              }
+              return ok;
+            }),
+          ),
+        { concurrency: "unbounded" },
+      );
+      expect(results.filter((ok) => ok).length).toBe(200);
+    }), 30_000);
+
+  it.scopedLive("serves a Unix listener with the same handler", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir;
+      const scope = yield* Effect.scope;
+      const context = yield* Layer.buildWithScope(
+        Server.serveForever(echo).pipe(Layer.provide(Unix.layer(`${dir}/s.sock`))),
+        scope,
+      );
+      const server = yield* Effect.provide(Server.Server, context);
+      expect(server.address).toEqual(Address.unix(`${dir}/s.sock`));
+      const conn = yield* Unix.connect(`${dir}/s.sock`);
+      yield* conn.write("unix echo");
+      expect(text(yield* conn.readExactly(9))).toBe("unix echo");
+    }));
+
+  it.scopedLive("a handler that fails and one that dies leave the server serving", () =>
+    Effect.gen(function* () {
+      let n = 0;
+      const failed0 = yield* Metric.value(Server.metrics.failed);
+      const server = yield* start((conn) =>
+        Effect.suspend(() => {
+          n++;
+          if (n === 1) return Effect.fail("typed failure");
+          if (n === 2) return Effect.die(new Error("defect"));
+          if (n === 3) throw new Error("thrown synchronously");
+          return echo(conn);
+        })
+      );
+      for (let i = 0; i < 3; i++) {
+        const conn = yield* Tcp.connect(server.address);
+        // The failed handler's connection is closed: the client reads end of stream.
+        expect(yield* conn.read()).toEqual(Option.none());
+      }
+      const conn = yield* Tcp.connect(server.address);
+      yield* conn.write("still serving");
+      expect(text(yield* conn.readExactly(13))).toBe("still serving");
+      const failed1 = yield* Metric.value(Server.metrics.failed);
+      expect(failed1.count - failed0.count).toBe(3);
+    }));
+
+  it.scopedLive("maxConnections holds: extra clients wait in the backlog, then get served", () =>
+    Effect.gen(function* () {
+      let running = 0;
+      let peak = 0;
+      const server = yield* start(
+        (conn) =>
+          Effect.acquireUseRelease(
+            Effect.sync(() => {
+              running++;
+              peak = Math.max(peak, running);
+            }),
+            () => Effect.zipRight(conn.write("in"), echo(conn)),
+            () => Effect.sync(() => running--),
+          ),
+        { maxConnections: 2 },
+      );
+      const first = yield* Tcp.connect(server.address);
+      const second = yield* Tcp.connect(server.address);
+      expect(text(yield* first.readExactly(2))).toBe("in");
+      expect(text(yield* second.readExactly(2))).toBe("in");
+      // The third connects (kernel backlog) but is not served while two are active.
+      const third = yield* Tcp.connect(server.address);
+      const waiting = yield* Effect.fork(third.readExactly(2));
+      yield* Effect.sleep(200);
+      expect(yield* server.activeConnections).toBe(2);
+      expect(running).toBe(2);
+      yield* first.close;
+      expect(text(yield* Fiber.join(waiting))).toBe("in");
+      expect(peak).toBe(2);
+    }));
+
+  it.scopedLive("an idle peer is closed after idleTimeout; the server keeps serving", () =>
+    Effect.gen(function* () {
+      const server = yield* start(echo, { idleTimeout: "200 millis" });
+      const idle = yield* Tcp.connect(server.address);
+      // The idle client sends nothing; the server closes it (end of stream or reset).
+      const ended = yield* Effect.either(idle.read()).pipe(Effect.timeout("5 seconds"));
+      expect(Either.isLeft(ended) || Option.isNone(ended.right)).toBe(true);
+      const fresh = yield* Tcp.connect(server.address);
+      yield* fresh.write("x");
+      expect(text(yield* fresh.readExactly(1))).toBe("x");
+    }));
+
+  it.scopedLive("shutdown lets running handlers finish within shutdownTimeout", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>();
+      const scope = yield* Scope.make();
+      const server = yield* start(
+        (conn) =>
+          Effect.gen(function* () {
+            yield* Deferred.succeed(started, undefined);
+            yield* Effect.sleep(300);
+            yield* conn.write("finished");
+          }),
+        { shutdownTimeout: "10 seconds" },
+      ).pipe(Scope.extend(scope));
+      const conn = yield* Tcp.connect(server.address);
+      yield* Deferred.await(started);
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void));
+      expect(text(yield* conn.readExactly(8))).toBe("finished");
+      yield* closing.await;
+      // New clients are refused once the server has shut down.
+      expect((yield* Effect.flip(Tcp.connect(server.address))).reason).toBe("ConnectionRefused");
+    }));
+
+  it.scopedLive("shutdown interrupts handlers after shutdownTimeout and releases every fd", () =>
+    Effect.gen(function* () {
+      const baseline = openFds();
+      const clients = yield* Scope.make();
+      const serverScope = yield* Scope.make();
+      const server = yield* start((conn) => Effect.zipRight(conn.write("x"), Effect.never), {
+        shutdownTimeout: "300 millis",
+      }).pipe(Scope.extend(serverScope));
+      const conns = yield* Effect.forEach(
+        Array.from({ length: 100 }),
+        () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
+        { concurrency: 20 },
+      );
+      yield* Effect.forEach(conns, (c) => c.readExactly(1), { concurrency: "unbounded" });
+      expect(yield* server.activeConnections).toBe(100);
+      yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+      // Every client sees its connection end.
+      const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
+        concurrency: "unbounded",
+      });
+      expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
+      yield* Scope.close(clients, Exit.void);
+      expect(openFds()).toBeLessThanOrEqual(baseline);
+    }), 20_000);
+
+  it.scopedLive("counts accepted connections and bytes in metrics", () =>
+    Effect.gen(function* () {
+      const accepted0 = (yield* Metric.value(Server.metrics.accepted)).count;
+      const in0 = (yield* Metric.value(Server.metrics.bytesIn)).count;
+      const server = yield* start(echo);
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const conn = yield* Tcp.connect(server.address);
+          yield* conn.write("12345");
+          yield* conn.readExactly(5);
+        }),
+      );
+      // The handler ends when the client's close arrives; wait for it.
+      yield* Effect.repeat(server.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      yield* Effect.sleep(10);
+      expect((yield* Metric.value(Server.metrics.accepted)).count - accepted0).toBe(1);
+      expect((yield* Metric.value(Server.metrics.bytesIn)).count - in0).toBe(5);
+    }));
+});
