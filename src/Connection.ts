@@ -195,7 +195,8 @@ class DenoConnection implements Connection {
   private leftover: Uint8Array | undefined = undefined;
   private eof = false;
   private closed = false;
-  private writeTail: Promise<void> | undefined = undefined;
+  private writing = false;
+  private writeQueue: Array<() => void> | undefined = undefined;
   private decoder: TextDecoder | undefined = undefined;
 
   // Bound once so `conn.write` and `conn.read` can be passed around as functions.
@@ -393,31 +394,66 @@ class DenoConnection implements Connection {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return Effect.void;
     return Effect.async<void, WriteError>((resume) => {
-      const previous = this.writeTail;
-      const run = previous === undefined
-        ? this.writeAll(bytes)
-        : previous.then(() => this.writeAll(bytes), () => this.writeAll(bytes));
-      this.writeTail = run;
-      run.then(
-        () => {
-          if (this.writeTail === run) this.writeTail = undefined;
-          resume(Effect.void);
-        },
-        (error) => {
-          if (this.writeTail === run) this.writeTail = undefined;
-          resume(Effect.fail(this.writeError(error)));
-        },
-      );
+      const start = () => this.writeFrom(bytes, 0, resume);
+      if (!this.writing) {
+        this.writing = true;
+        start();
+        return;
+      }
+      // Another write is in progress: queue behind it. A queued write that is
+      // interrupted before it starts is dropped, so nothing half-written follows.
+      (this.writeQueue ??= []).push(start);
+      return Effect.sync(() => {
+        const queue = this.writeQueue;
+        const index = queue === undefined ? -1 : queue.indexOf(start);
+        if (index >= 0) queue!.splice(index, 1);
+      });
     });
   }
 
-  private async writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const n = await this.raw.write(offset === 0 ? bytes : bytes.subarray(offset));
-      offset += n;
-      this.bytesWritten += n;
+  /** Writes `bytes` from `offset` on, looping over partial writes, then starts the next queued write. */
+  private writeFrom(
+    bytes: Uint8Array,
+    offset: number,
+    resume: (effect: Effect.Effect<void, WriteError>) => void,
+  ): void {
+    let pending: Promise<number>;
+    try {
+      pending = this.raw.write(offset === 0 ? bytes : bytes.subarray(offset));
+    } catch (error) {
+      this.writeFinished();
+      resume(Effect.fail(this.writeError(error)));
+      return;
     }
+    pending.then(
+      (n) => {
+        this.bytesWritten += n;
+        if (offset + n < bytes.length) return this.writeFrom(bytes, offset + n, resume);
+        this.writeFinished();
+        resume(Effect.void);
+      },
+      (error) => {
+        this.writeFinished();
+        resume(Effect.fail(this.writeError(error)));
+      },
+    );
+  }
+
+  private writeFinished(): void {
+    const next = this.writeQueue?.shift();
+    if (next === undefined) this.writing = false;
+    else next();
+  }
+
+  /** Resolves once every write queued so far has finished. */
+  private writesDone(): Promise<void> {
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve) => {
+      (this.writeQueue ??= []).push(() => {
+        this.writeFinished();
+        resolve();
+      });
+    });
   }
 
   private writeError(error: unknown, operation: "write" | "closeWrite" = "write"): WriteError {
@@ -431,7 +467,7 @@ class DenoConnection implements Connection {
     return Effect.tryPromise({
       try: async () => {
         // Queued writes go out before the FIN.
-        if (this.writeTail !== undefined) await this.writeTail.catch(() => {});
+        await this.writesDone();
         await this.raw.closeWrite();
       },
       catch: (error) => this.writeError(error, "closeWrite"),

@@ -218,6 +218,23 @@ describe("Tcp", () => {
       }
     }), 30_000);
 
+  it.scopedLive("a queued write interrupted before it starts is dropped, not half-sent", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      // A big write that cannot finish while the peer is not reading.
+      const big = pattern(32 * 1024 * 1024, 3);
+      const first = yield* Effect.fork(client.write(big));
+      yield* Effect.sleep(50);
+      const queued = yield* Effect.fork(client.write("DROPPED"));
+      yield* Fiber.interrupt(queued);
+      const last = yield* Effect.fork(client.write("last"));
+      const received = yield* server.readExactly(big.length + 4);
+      yield* Fiber.join(first);
+      yield* Fiber.join(last);
+      expect(sameBytes(received.subarray(0, big.length), big)).toBe(true);
+      expect(text(received.subarray(big.length))).toBe("last");
+    }), 30_000);
+
   it.scopedLive("textStream never splits a multi-byte character", () =>
     Effect.gen(function* () {
       const { client, server } = yield* pair();
