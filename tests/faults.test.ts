@@ -1,0 +1,187 @@
+// Reliability under faults: resets, descriptor exhaustion, failing handlers.
+import { describe, expect, it } from "@effect/vitest";
+import { Effect, Layer, Option } from "effect";
+import { Connection, Server, type SocketError, Tcp } from "../mod.ts";
+import { pattern, python, repoPath, sameBytes } from "./_helpers.ts";
+
+const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
+  Connection.forEachChunk(conn, conn.write);
+
+const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const layer = Server.serveForever(handler, options).pipe(
+      Layer.provide(Tcp.layer("127.0.0.1:0")),
+    );
+    const context = yield* Layer.buildWithScope(layer, scope);
+    return yield* Effect.provide(Server.Server, context);
+  });
+
+/** Python client that sends `send` bytes then resets the connection (SO_LINGER 0). */
+const resetAfter = (port: number, recvFirst: number) =>
+  python([
+    "import socket, struct",
+    `s = socket.create_connection(("127.0.0.1", ${port}))`,
+    "s.sendall(b'partial message without end')",
+    `got = 0`,
+    `while got < ${recvFirst}:`,
+    "    chunk = s.recv(65536)",
+    "    if not chunk: break",
+    "    got += len(chunk)",
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
+    "s.close()",
+    "print(got)",
+  ].join("\n"));
+
+describe("faults", () => {
+  it.scopedLive(
+    "a peer that resets mid-read or mid-write fails only its own connection",
+    () =>
+      Effect.gen(function* () {
+        const outcomes: Array<string> = [];
+        const big = pattern(64 * 1024 * 1024, 9);
+        const server = yield* start((conn) =>
+          Effect.gen(function* () {
+            const first = yield* conn.read();
+            if (Option.isNone(first)) return;
+            // Answer with far more than the peer will read: the reset lands mid-write.
+            yield* conn.write(big);
+            yield* conn.read();
+          }).pipe(
+            Effect.tapError((error) => Effect.sync(() => outcomes.push(error.reason))),
+          )
+        );
+        // A healthy client talks to the server the whole time.
+        const healthy = yield* Tcp.connect(server.address);
+        yield* Effect.promise(() => resetAfter((server.address as { port: number }).port, 0));
+        yield* Effect.promise(() => resetAfter((server.address as { port: number }).port, 100_000));
+        // Wait for both handlers to see their error.
+        yield* Effect.repeat(Effect.sync(() => outcomes.length), { until: (n) => n >= 2 }).pipe(
+          Effect.timeout("10 seconds"),
+        );
+        for (const reason of outcomes) expect(["ConnectionReset", "BrokenPipe"]).toContain(reason);
+        yield* healthy.write("ok?");
+        const reply = yield* healthy.readExactly(64 * 1024 * 1024);
+        expect(sameBytes(reply, big)).toBe(true);
+      }),
+    30_000,
+  );
+
+  it.scopedLive(
+    "handler failures of every kind on many connections leave the rest untouched",
+    () =>
+      Effect.gen(function* () {
+        let n = 0;
+        const server = yield* start((conn) =>
+          Effect.suspend(() => {
+            const kind = n++ % 5;
+            return Effect.flatMap(conn.read(), (first) => {
+              if (Option.isNone(first)) return Effect.void;
+              const text = new TextDecoder().decode(first.value);
+              if (!text.startsWith("victim")) {
+                return Effect.zipRight(conn.write(first.value), echo(conn));
+              }
+              switch (kind) {
+                case 0:
+                  return Effect.fail("typed failure");
+                case 1:
+                  return Effect.die("defect");
+                case 2:
+                  throw new Error("thrown");
+                case 3:
+                  return Effect.interrupt;
+                default:
+                  return Effect.sync(() => JSON.parse("{not json"));
+              }
+            });
+          })
+        );
+        const victims = Effect.forEach(
+          Array.from({ length: 100 }),
+          () =>
+            Effect.scoped(
+              Effect.flatMap(
+                Tcp.connect(server.address),
+                (c) => Effect.zipRight(c.write("victim"), Effect.either(c.read())),
+              ),
+            ),
+          { concurrency: 25 },
+        );
+        const survivors = Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) =>
+            Effect.scoped(Effect.gen(function* () {
+              const c = yield* Tcp.connect(server.address);
+              let ok = true;
+              for (let round = 0; round < 20; round++) {
+                const message = pattern(1000 + round, i * 100 + round);
+                yield* c.write(message);
+                ok = ok && sameBytes(yield* c.readExactly(message.length), message);
+              }
+              return ok;
+            })),
+          { concurrency: "unbounded" },
+        );
+        const [, ok] = yield* Effect.all([victims, survivors], { concurrency: 2 });
+        expect(ok.every(Boolean)).toBe(true);
+        // And the server still accepts.
+        const last = yield* Tcp.connect(server.address);
+        yield* last.write("fine");
+        expect(new TextDecoder().decode(yield* last.readExactly(4))).toBe("fine");
+      }),
+    30_000,
+  );
+
+  it(
+    "out of file descriptors: the server keeps its listener, backs off, serves again",
+    async () => {
+      // echo.ts in a child process limited to 64 descriptors.
+      const child = new Deno.Command("sh", {
+        args: [
+          "-c",
+          `ulimit -n 64; exec "${Deno.execPath()}" run -q --allow-net=127.0.0.1 "${
+            repoPath("../examples/echo.ts")
+          }" --port 0`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(40_000),
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const { value } = await reader.read();
+      const port = Number(/:(\d+)/.exec(value ?? "")![1]);
+      // Open far more connections than the child can accept; they sit in the backlog.
+      const hogs: Deno.Conn[] = [];
+      for (let i = 0; i < 120; i++) hogs.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      // Give the accept loop time to hit EMFILE and back off.
+      await new Promise((r) => setTimeout(r, 500));
+      for (const hog of hogs) hog.close();
+      // Once descriptors are free again, a new client is served.
+      let echoed = "";
+      for (let attempt = 0; attempt < 50 && echoed !== "alive"; attempt++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        await conn.write(new TextEncoder().encode("alive"));
+        const buffer = new Uint8Array(5);
+        const n = await Promise.race([
+          conn.read(buffer),
+          new Promise<null>((r) => setTimeout(() => r(null), 1000)),
+        ]).catch(() => null);
+        echoed = new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+        conn.close();
+      }
+      child.kill("SIGTERM");
+      let logs = "";
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        logs += value;
+      }
+      await child.status;
+      await child.stderr.cancel();
+      expect(echoed).toBe("alive");
+      // Effect's default logger writes to stdout.
+      expect(logs).toMatch(/accept failed, retrying in \d+ ms/);
+    },
+    45_000,
+  );
+});
