@@ -30,9 +30,12 @@ const main = (args: ReadonlyArray<string>): Effect.Effect<void> => {
     : Tcp.layer(`${flag("--host") ?? "127.0.0.1"}:${flag("--port") ?? "7000"}`, {
       reusePort: args.includes("--reuse-port"),
     });
-  const echo = Server.serveForever((conn) => Connection.forEachChunk(conn, conn.write), {
-    idleTimeout: Duration.infinity,
-  });
+  const echo = Server.serveForever(
+    (conn) => Connection.forEachChunk(conn, conn.write, { borrow: true }),
+    {
+      idleTimeout: Duration.infinity,
+    },
+  );
   return Effect.flatMap(Server.Server, (server) => {
     console.log(`listening on ${Address.format(server.address)}`);
     return Effect.never;

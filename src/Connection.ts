@@ -64,6 +64,15 @@ export interface Connection {
    * `Option.none()` once the peer has closed its sending side (`recv`).
    */
   read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, SocketError<ReadReason>>;
+  /**
+   * Like {@link Connection.read}, but the chunk is a view into the
+   * connection's own read buffer, valid only until the next read: no
+   * allocation and no copy. For loops that are done with a chunk before they
+   * read again (echo, proxy, hashing); copy the chunk to keep it.
+   */
+  readBorrowed(
+    maxBytes?: number,
+  ): Effect.Effect<Option.Option<Uint8Array>, SocketError<ReadReason>>;
   /** Exactly `n` bytes; fails with `UnexpectedEof` if the stream ends first. */
   readExactly(n: number): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">>;
   /**
@@ -80,6 +89,8 @@ export interface Connection {
   readonly closeWrite: Effect.Effect<void, SocketError<WriteReason>>;
   /** Closes both directions. Idempotent; a pending read ends with `Closed`. */
   readonly close: Effect.Effect<void>;
+  /** The same as `close`, run at once outside Effect (for observers and finalizers). */
+  unsafeClose(): void;
   /** Incoming chunks until end of stream. */
   readonly stream: Stream.Stream<Uint8Array, SocketError<ReadReason>>;
   /** Incoming UTF-8 text until end of stream, never splitting a character. */
@@ -153,27 +164,61 @@ export const make = (conn: Deno.Conn): Effect.Effect<Connection, never, Scope.Sc
   Effect.acquireRelease(Effect.sync(() => fromDeno(conn)), (c) => c.close);
 
 /**
+ * Options for {@link forEachChunk}.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "@fibernet/socket";
+ * const options: Connection.ForEachOptions = { maxBytes: 4096, borrow: true };
+ * ```
+ */
+export interface ForEachOptions {
+  /** Largest chunk to read at once. Default 64 KiB. */
+  readonly maxBytes?: number;
+  /**
+   * Lend each chunk from the connection's read buffer instead of giving it
+   * away (see {@link Connection.readBorrowed}): faster, but `f` must not keep
+   * the chunk after its Effect completes. Default false.
+   */
+  readonly borrow?: boolean;
+}
+
+/**
  * Calls `f` on every incoming chunk, in order, until end of stream: the
- * receive loop of an echo server or a proxy, without Stream machinery.
+ * receive loop of an echo server or a proxy, without Stream machinery. The
+ * next read starts only when `f`'s Effect completes, so a slow `f` slows the
+ * peer instead of buffering.
  *
  * @example
  * ```ts
  * import { Connection } from "@fibernet/socket";
  * // `read` and `write` are bound: they can be passed as plain functions.
- * const echo = (conn: Connection.Connection) => Connection.forEachChunk(conn, conn.write);
+ * // The echo is done with each chunk once written, so it may borrow.
+ * const echo = (conn: Connection.Connection) =>
+ *   Connection.forEachChunk(conn, conn.write, { borrow: true });
  * ```
  */
 export const forEachChunk = <E, R>(
   connection: Connection,
   f: (chunk: Uint8Array) => Effect.Effect<unknown, E, R>,
-  maxBytes?: number,
+  options?: ForEachOptions,
 ): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
+  const maxBytes = options?.maxBytes;
+  const read = options?.borrow
+    ? Effect.suspend(() => connection.readBorrowed(maxBytes))
+    : Effect.suspend(() => connection.read(maxBytes));
   const loop: Effect.Effect<void, E | SocketError<ReadReason>, R> = Effect.flatMap(
-    Effect.suspend(() => connection.read(maxBytes)),
+    read,
     (chunk) => chunk._tag === "None" ? Effect.void : Effect.flatMap(f(chunk.value), () => loop),
   );
   return loop;
 };
+
+const NOTHING: unique symbol = Symbol("nothing");
+
+class ParkedError {
+  constructor(readonly error: unknown) {}
+}
 
 class DenoConnection implements Connection {
   readonly localAddress: Address.Address;
@@ -189,8 +234,16 @@ class DenoConnection implements Connection {
   private buffer: Uint8Array | undefined = undefined;
   private bufferSize = MIN_BUFFER;
   private smallReads = 0;
-  /** A read whose caller was interrupted: the next read takes its result. */
-  private inflight: Promise<number | null> | undefined = undefined;
+  /** The fiber waiting for the pending read, if any. */
+  private readResume:
+    | ((effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void)
+    | undefined = undefined;
+  private readMax = DEFAULT_MAX_READ;
+  private readBorrow = false;
+  /** A read is pending in the runtime. */
+  private reading = false;
+  /** The result of a read whose caller was interrupted: the next read returns it. */
+  private parked: number | null | ParkedError | typeof NOTHING = NOTHING;
   /** Bytes read but not yet returned (from readExactly or an oversized pending read). */
   private leftover: Uint8Array | undefined = undefined;
   private eof = false;
@@ -200,7 +253,8 @@ class DenoConnection implements Connection {
   private decoder: TextDecoder | undefined = undefined;
 
   // Bound once so `conn.write` and `conn.read` can be passed around as functions.
-  readonly read: Connection["read"] = (maxBytes) => this.readChunk(maxBytes);
+  readonly read: Connection["read"] = (maxBytes) => this.readChunk(maxBytes, false);
+  readonly readBorrowed: Connection["readBorrowed"] = (maxBytes) => this.readChunk(maxBytes, true);
   readonly write: Connection["write"] = (data) => this.writeData(data);
   readonly readExactly: Connection["readExactly"] = (n) => this.readExactBytes(n);
   readonly readText: Connection["readText"] = (maxBytes) => this.readTextChunk(maxBytes);
@@ -215,11 +269,9 @@ class DenoConnection implements Connection {
 
   private readChunk(
     maxBytes: number = DEFAULT_MAX_READ,
+    borrow: boolean,
   ): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    if (this.leftover !== undefined) {
-      return Effect.succeed(Option.some(this.takeLeftover(maxBytes)));
-    }
-    if (this.eof) return Effect.succeed(Option.none());
+    if (maxBytes === DEFAULT_MAX_READ) return borrow ? this.readDefaultBorrowed : this.readDefault;
     if (!(maxBytes >= 1)) {
       return Effect.fail(
         new SocketError({
@@ -229,37 +281,91 @@ class DenoConnection implements Connection {
         }),
       );
     }
-    return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) => {
-      let interrupted = false;
-      const pending = this.inflight ?? this.startRead();
-      this.inflight = pending;
-      pending.then(
-        (n) => {
-          if (interrupted) return; // the next read collects this result
-          this.inflight = undefined;
-          resume(Effect.succeed(this.finishRead(n, maxBytes)));
-        },
-        (error) => {
-          if (interrupted) return;
-          this.inflight = undefined;
-          this.readWaitingSince = undefined;
-          resume(Effect.fail(this.readError(error)));
-        },
-      );
-      return Effect.sync(() => {
-        interrupted = true;
-      });
-    });
+    return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) =>
+      this.registerRead(resume, maxBytes, borrow)
+    );
   }
 
-  private startRead(): Promise<number | null> {
-    if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
-    this.readWaitingSince = Date.now();
-    return this.raw.read(this.buffer);
+  // The read path keeps its state on the connection and reuses one Effect and
+  // two callbacks, so a waiting read allocates (and an idle connection holds) little.
+  private readonly readDefault: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
+    .async<Option.Option<Uint8Array>, ReadError>((resume) =>
+      this.registerRead(resume, DEFAULT_MAX_READ, false)
+    );
+  private readonly readDefaultBorrowed: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
+    .async<Option.Option<Uint8Array>, ReadError>((resume) =>
+      this.registerRead(resume, DEFAULT_MAX_READ, true)
+    );
+  private readonly cancelRead: Effect.Effect<void> = Effect.sync(() => {
+    // The read keeps going in the background; its result is parked for the next read.
+    this.readResume = undefined;
+  });
+
+  private registerRead(
+    resume: (effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void,
+    maxBytes: number,
+    borrow: boolean,
+  ): Effect.Effect<void> | void {
+    if (this.leftover !== undefined) {
+      return resume(Effect.succeed(Option.some(this.takeLeftover(maxBytes))));
+    }
+    if (this.parked !== NOTHING) {
+      const parked = this.parked;
+      this.parked = NOTHING;
+      return resume(
+        parked instanceof ParkedError
+          ? Effect.fail(this.readError(parked.error))
+          : Effect.succeed(this.finishRead(parked, maxBytes, borrow)),
+      );
+    }
+    if (this.eof) return resume(Effect.succeed(Option.none()));
+    this.readResume = resume;
+    this.readMax = maxBytes;
+    this.readBorrow = borrow;
+    if (!this.reading) {
+      this.reading = true;
+      if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
+      this.readWaitingSince = Date.now();
+      let pending: Promise<number | null>;
+      try {
+        pending = this.raw.read(this.buffer);
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(this.onReadDone, this.onReadFailed);
+    }
+    return this.cancelRead;
   }
+
+  private readonly onReadDone = (n: number | null): void => {
+    this.reading = false;
+    const resume = this.readResume;
+    if (resume === undefined) {
+      this.parked = n;
+      return;
+    }
+    this.readResume = undefined;
+    resume(Effect.succeed(this.finishRead(n, this.readMax, this.readBorrow)));
+  };
+
+  private readonly onReadFailed = (error: unknown): void => {
+    this.reading = false;
+    this.readWaitingSince = undefined;
+    const resume = this.readResume;
+    if (resume === undefined) {
+      this.parked = new ParkedError(error);
+      return;
+    }
+    this.readResume = undefined;
+    resume(Effect.fail(this.readError(error)));
+  };
 
   /** Turns the result of a finished read into a chunk, adapting the buffer size. */
-  private finishRead(n: number | null, maxBytes: number): Option.Option<Uint8Array> {
+  private finishRead(
+    n: number | null,
+    maxBytes: number,
+    borrow: boolean,
+  ): Option.Option<Uint8Array> {
     this.readWaitingSince = undefined;
     if (n === null) {
       this.eof = true;
@@ -268,7 +374,10 @@ class DenoConnection implements Connection {
     const buffer = this.buffer!;
     this.bytesRead += n;
     let chunk: Uint8Array;
-    if (n * 2 >= buffer.length) {
+    if (borrow) {
+      // Lent: valid until the next read refills the buffer.
+      chunk = buffer.subarray(0, n);
+    } else if (n * 2 >= buffer.length) {
       // Mostly full: hand the buffer over instead of copying it.
       chunk = buffer.subarray(0, n);
       this.buffer = undefined;
@@ -475,14 +584,13 @@ class DenoConnection implements Connection {
   }
 
   get close(): Effect.Effect<void> {
-    return Effect.sync(() => this.closeNow());
+    return Effect.sync(() => this.unsafeClose());
   }
 
   /** Closes the socket at once; safe to call more than once. */
-  closeNow(): void {
+  unsafeClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.buffer = undefined;
     try {
       this.raw.close();
     } catch {

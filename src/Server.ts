@@ -42,7 +42,6 @@ import * as Cause from "effect/Cause";
 import * as Context from "effect/Context";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
-import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import * as Layer from "effect/Layer";
 import * as Metric from "effect/Metric";
@@ -157,6 +156,15 @@ export const metrics: {
 };
 
 const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** Turns Nagle off on TCP connections; other transports have no such option. */
+const setNoDelay = (raw: Deno.Conn): void => {
+  try {
+    (raw as Partial<Deno.TcpConn>).setNoDelay?.(true);
+  } catch {
+    // Closed already: the handler will find out.
+  }
+};
 const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
 const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
 
@@ -186,71 +194,72 @@ export const make = <E, R>(
 ): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.gen(function* () {
     const listener = yield* Listener.Listener;
-    const context = yield* Effect.context<Exclude<R, Scope.Scope>>();
     const maxConnections = options?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = Duration.decode(options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
     const shutdownTimeout = Duration.decode(options?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT);
     const noDelay = options?.noDelay ?? true;
     const active = new Set<Active>();
-    const permits = yield* Effect.makeSemaphore(maxConnections);
 
+    // Free connection slots. Only the accept loop takes them; handlers' exits give them back.
+    let slots = maxConnections;
+    let wakeAcceptLoop: (() => void) | undefined;
+    const waitForSlot = Effect.async<void>((resume) => {
+      if (slots > 0) return resume(Effect.void);
+      wakeAcceptLoop = () => resume(Effect.void);
+      return Effect.sync(() => {
+        wakeAcceptLoop = undefined;
+      });
+    });
+    const releaseSlot = () => {
+      slots++;
+      const wake = wakeAcceptLoop;
+      wakeAcceptLoop = undefined;
+      wake?.();
+    };
+
+    const logFailure = (cause: Cause.Cause<unknown>) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.void;
+      metrics.failed.unsafeUpdate(1, []);
+      return Effect.logWarning("connection handler failed", cause);
+    };
+
+    // Per connection: one fiber running the handler in its own scope, with the
+    // peer in its log annotations. Clean-up is a synchronous fiber observer, so
+    // it costs no Effects and runs however the fiber ends.
     const serveOne = (connection: Connection.Connection): Effect.Effect<void> => {
       const entry: Active = { connection, fiber: undefined };
-      const peer = Address.format(connection.remoteAddress);
+      active.add(entry);
+      slots--;
+      metrics.accepted.unsafeUpdate(1, []);
+      metrics.active.unsafeModify(1, []);
+      if (noDelay) setNoDelay(connection.raw);
       const run = Effect.scoped(handler(connection) as Effect.Effect<unknown, E, R>).pipe(
-        Effect.provide(context),
-        Effect.annotateLogs("peer", peer),
-        Effect.onExit((exit) =>
-          Effect.suspend(() => {
-            active.delete(entry);
-            connection.close.pipe(Effect.runSync);
-            const bytes = Effect.zipRight(
-              Metric.incrementBy(metrics.bytesIn, connection.bytesRead),
-              Metric.incrementBy(metrics.bytesOut, connection.bytesWritten),
-            );
-            const done = Effect.zipRight(
-              Metric.incrementBy(metrics.active, -1),
-              Effect.zipRight(bytes, permits.release(1)),
-            );
-            if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return done;
-            return Effect.zipRight(
-              Effect.zipRight(
-                Metric.increment(metrics.failed),
-                Effect.logWarning("connection handler failed", exit.cause).pipe(
-                  Effect.annotateLogs("peer", peer),
-                ),
-              ),
-              done,
-            );
-          })
-        ),
+        Effect.catchAllCause(logFailure),
+        Effect.annotateLogs("peer", Address.format(connection.remoteAddress)),
       ) as Effect.Effect<unknown>;
-      return Effect.suspend(() => {
-        active.add(entry);
-        if (noDelay) connection.setNoDelay(true).pipe(Effect.ignore, Effect.runSync);
-        return Effect.zipRight(
-          Effect.zipRight(
-            Metric.increment(metrics.accepted),
-            Metric.incrementBy(metrics.active, 1),
-          ),
-          Effect.map(Effect.forkDaemon(run), (fiber) => {
-            entry.fiber = fiber;
-          }),
-        );
+      return Effect.map(Effect.forkDaemon(run), (fiber) => {
+        entry.fiber = fiber;
+        fiber.addObserver(() => {
+          active.delete(entry);
+          connection.unsafeClose();
+          metrics.active.unsafeModify(-1, []);
+          metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
+          metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
+          releaseSlot();
+        });
       });
     };
 
     const backoff = { delay: 0 };
     const acceptLoop: Effect.Effect<void> = Effect.gen(function* () {
       while (true) {
-        yield* permits.take(1);
+        yield* waitForSlot;
         const result = yield* Effect.either(listener.accept);
         if (result._tag === "Right") {
           backoff.delay = 0;
           yield* serveOne(result.right);
           continue;
         }
-        yield* permits.release(1);
         const error = result.left;
         if (error.reason === "Closed") return;
         // EMFILE and the like: the listener survives, so wait and try again.

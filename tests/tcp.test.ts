@@ -150,41 +150,48 @@ describe("Tcp", () => {
       expect(yield* server.read()).toEqual(Option.none());
     }));
 
-  it.scopedLive("64 MiB through an echo, every byte checked, with concurrent read and write", () =>
-    Effect.gen(function* () {
-      const { client, server } = yield* pair();
-      yield* Effect.fork(
-        Effect.zipRight(Connection.forEachChunk(server, server.write), server.closeWrite),
-      );
-      const size = 64 * 1024 * 1024;
-      const data = pattern(size, 42);
-      const writer = yield* Effect.fork(
-        Effect.gen(function* () {
-          for (let offset = 0; offset < size; offset += 1024 * 1024) {
-            yield* client.write(data.subarray(offset, offset + 1024 * 1024));
+  it.scopedLive(
+    "64 MiB through a borrowing echo, every byte checked, with concurrent read and write",
+    () =>
+      Effect.gen(function* () {
+        const { client, server } = yield* pair();
+        yield* Effect.fork(
+          Effect.zipRight(
+            Connection.forEachChunk(server, server.write, { borrow: true }),
+            server.closeWrite,
+          ),
+        );
+        const size = 64 * 1024 * 1024;
+        const data = pattern(size, 42);
+        const writer = yield* Effect.fork(
+          Effect.gen(function* () {
+            for (let offset = 0; offset < size; offset += 1024 * 1024) {
+              yield* client.write(data.subarray(offset, offset + 1024 * 1024));
+            }
+            yield* client.closeWrite;
+          }),
+        );
+        let received = 0;
+        let mismatch = -1;
+        while (true) {
+          const chunk = yield* client.read();
+          if (Option.isNone(chunk)) break;
+          const bytes = chunk.value;
+          for (let i = 0; i < bytes.length; i++) {
+            if (bytes[i] !== data[received + i]) {
+              mismatch = received + i;
+              break;
+            }
           }
-          yield* client.closeWrite;
-        }),
-      );
-      let received = 0;
-      let mismatch = -1;
-      while (true) {
-        const chunk = yield* client.read();
-        if (Option.isNone(chunk)) break;
-        const bytes = chunk.value;
-        for (let i = 0; i < bytes.length; i++) {
-          if (bytes[i] !== data[received + i]) {
-            mismatch = received + i;
-            break;
-          }
+          if (mismatch >= 0) break;
+          received += bytes.length;
         }
-        if (mismatch >= 0) break;
-        received += bytes.length;
-      }
-      yield* Fiber.join(writer);
-      expect(mismatch).toBe(-1);
-      expect(received).toBe(size);
-    }), 60_000);
+        yield* Fiber.join(writer);
+        expect(mismatch).toBe(-1);
+        expect(received).toBe(size);
+      }),
+    60_000,
+  );
 
   it.scopedLive("interrupting a pending read keeps the connection usable and loses no bytes", () =>
     Effect.gen(function* () {
@@ -201,39 +208,47 @@ describe("Tcp", () => {
       expect(text(yield* server.readExactly(4))).toBe("more");
     }));
 
-  it.scopedLive("concurrent writes from many fibers never interleave inside one write", () =>
-    Effect.gen(function* () {
-      const { client, server } = yield* pair();
-      const messages = Array.from({ length: 20 }, (_, i) => {
-        const m = new Uint8Array(100_000);
-        m.fill(i + 1);
-        return m;
-      });
-      yield* Effect.forEach(messages, (m) => client.write(m), { concurrency: "unbounded" });
-      yield* client.closeWrite;
-      const all = yield* server.readExactly(20 * 100_000);
-      for (let k = 0; k < 20; k++) {
-        const block = all.subarray(k * 100_000, (k + 1) * 100_000);
-        expect(block.every((b) => b === block[0])).toBe(true);
-      }
-    }), 30_000);
+  it.scopedLive(
+    "concurrent writes from many fibers never interleave inside one write",
+    () =>
+      Effect.gen(function* () {
+        const { client, server } = yield* pair();
+        const messages = Array.from({ length: 20 }, (_, i) => {
+          const m = new Uint8Array(100_000);
+          m.fill(i + 1);
+          return m;
+        });
+        yield* Effect.forEach(messages, (m) => client.write(m), { concurrency: "unbounded" });
+        yield* client.closeWrite;
+        const all = yield* server.readExactly(20 * 100_000);
+        for (let k = 0; k < 20; k++) {
+          const block = all.subarray(k * 100_000, (k + 1) * 100_000);
+          expect(block.every((b) => b === block[0])).toBe(true);
+        }
+      }),
+    30_000,
+  );
 
-  it.scopedLive("a queued write interrupted before it starts is dropped, not half-sent", () =>
-    Effect.gen(function* () {
-      const { client, server } = yield* pair();
-      // A big write that cannot finish while the peer is not reading.
-      const big = pattern(32 * 1024 * 1024, 3);
-      const first = yield* Effect.fork(client.write(big));
-      yield* Effect.sleep(50);
-      const queued = yield* Effect.fork(client.write("DROPPED"));
-      yield* Fiber.interrupt(queued);
-      const last = yield* Effect.fork(client.write("last"));
-      const received = yield* server.readExactly(big.length + 4);
-      yield* Fiber.join(first);
-      yield* Fiber.join(last);
-      expect(sameBytes(received.subarray(0, big.length), big)).toBe(true);
-      expect(text(received.subarray(big.length))).toBe("last");
-    }), 30_000);
+  it.scopedLive(
+    "a queued write interrupted before it starts is dropped, not half-sent",
+    () =>
+      Effect.gen(function* () {
+        const { client, server } = yield* pair();
+        // A big write that cannot finish while the peer is not reading.
+        const big = pattern(32 * 1024 * 1024, 3);
+        const first = yield* Effect.fork(client.write(big));
+        yield* Effect.sleep(50);
+        const queued = yield* Effect.fork(client.write("DROPPED"));
+        yield* Fiber.interrupt(queued);
+        const last = yield* Effect.fork(client.write("last"));
+        const received = yield* server.readExactly(big.length + 4);
+        yield* Fiber.join(first);
+        yield* Fiber.join(last);
+        expect(sameBytes(received.subarray(0, big.length), big)).toBe(true);
+        expect(text(received.subarray(big.length))).toBe("last");
+      }),
+    30_000,
+  );
 
   it.scopedLive("textStream never splits a multi-byte character", () =>
     Effect.gen(function* () {
@@ -331,19 +346,23 @@ describe("Tcp errors", () => {
       expect(error.message).toContain("--unstable-net");
     }));
 
-  it.scopedLive("connect times out against a listener whose backlog is full", () =>
-    Effect.gen(function* () {
-      const listener = yield* Tcp.listen("127.0.0.1:0", { backlog: 1 });
-      // Never accept: the kernel queue fills, then SYNs are dropped and connects hang.
-      const outcomes = yield* Effect.forEach(
-        Array.from({ length: 8 }),
-        () => Effect.either(Tcp.connect(listener.address, { timeout: "300 millis" })),
-        { concurrency: 1 },
-      );
-      const reasons = outcomes.map((o) => (Either.isLeft(o) ? o.left.reason : "connected"));
-      expect(reasons).toContain("TimedOut");
-      expect(reasons.every((r) => r === "connected" || r === "TimedOut")).toBe(true);
-    }), 20_000);
+  it.scopedLive(
+    "connect times out against a listener whose backlog is full",
+    () =>
+      Effect.gen(function* () {
+        const listener = yield* Tcp.listen("127.0.0.1:0", { backlog: 1 });
+        // Never accept: the kernel queue fills, then SYNs are dropped and connects hang.
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 8 }),
+          () => Effect.either(Tcp.connect(listener.address, { timeout: "300 millis" })),
+          { concurrency: 1 },
+        );
+        const reasons = outcomes.map((o) => (Either.isLeft(o) ? o.left.reason : "connected"));
+        expect(reasons).toContain("TimedOut");
+        expect(reasons.every((r) => r === "connected" || r === "TimedOut")).toBe(true);
+      }),
+    20_000,
+  );
 });
 
 /** A one-shot Python server that reads one message and resets the connection. */
