@@ -73,7 +73,10 @@ describe("SocketError.reasonOf", () => {
       [new e.ConnectionReset("x"), "ConnectionReset"],
       [new e.BrokenPipe("x"), "BrokenPipe"],
       [new e.NotFound("x"), "NotFound"],
-      [new Error("failed to lookup address information: Name or service not known"), "HostNotFound"],
+      [
+        new Error("failed to lookup address information: Name or service not known"),
+        "HostNotFound",
+      ],
       [new RangeError("port out of range"), "InvalidAddress"],
       [Object.assign(new Error("too big"), { code: "EMSGSIZE" }), "Unknown"],
       [Object.assign(new Error("Too many open files"), { code: "EMFILE" }), "ResourceExhausted"],

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "@effect/vitest";
-import { Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Option, Schedule, Scope } from "effect";
+import {
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  Scope,
+} from "effect";
 import { Address, Connection, Server, SocketError, Tcp, Unix } from "../mod.ts";
 import { openFds, pattern, sameBytes, tempDir } from "./_helpers.ts";
 
@@ -10,7 +21,9 @@ const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
 const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope;
-    const layer = Server.serveForever(handler, options).pipe(Layer.provide(Tcp.layer("127.0.0.1:0")));
+    const layer = Server.serveForever(handler, options).pipe(
+      Layer.provide(Tcp.layer("127.0.0.1:0")),
+    );
     const context = yield* Layer.buildWithScope(layer, scope);
     return yield* Effect.provide(Server.Server, context);
   });
@@ -18,28 +31,32 @@ const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 describe("Server", () => {
-  it.scopedLive("200 concurrent clients each get their own echoes intact", () =>
-    Effect.gen(function* () {
-      const server = yield* start(echo);
-      const results = yield* Effect.forEach(
-        Array.from({ length: 200 }, (_, i) => i),
-        (i) =>
-          Effect.scoped(
-            Effect.gen(function* () {
-              const conn = yield* Tcp.connect(server.address);
-              let ok = true;
-              for (let round = 0; round < 5; round++) {
-                const message = pattern(100 + i * 37 + round, i * 10 + round);
-                yield* conn.write(message);
-                ok = ok && sameBytes(yield* conn.readExactly(message.length), message);
-              }
-              return ok;
-            }),
-          ),
-        { concurrency: "unbounded" },
-      );
-      expect(results.filter((ok) => ok).length).toBe(200);
-    }), 30_000);
+  it.scopedLive(
+    "200 concurrent clients each get their own echoes intact",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* start(echo);
+        const results = yield* Effect.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (i) =>
+            Effect.scoped(
+              Effect.gen(function* () {
+                const conn = yield* Tcp.connect(server.address);
+                let ok = true;
+                for (let round = 0; round < 5; round++) {
+                  const message = pattern(100 + i * 37 + round, i * 10 + round);
+                  yield* conn.write(message);
+                  ok = ok && sameBytes(yield* conn.readExactly(message.length), message);
+                }
+                return ok;
+              }),
+            ),
+          { concurrency: "unbounded" },
+        );
+        expect(results.filter((ok) => ok).length).toBe(200);
+      }),
+    30_000,
+  );
 
   it.scopedLive("serves a Unix listener with the same handler", () =>
     Effect.gen(function* () {
@@ -146,30 +163,34 @@ describe("Server", () => {
       expect((yield* Effect.flip(Tcp.connect(server.address))).reason).toBe("ConnectionRefused");
     }));
 
-  it.scopedLive("shutdown interrupts handlers after shutdownTimeout and releases every fd", () =>
-    Effect.gen(function* () {
-      const baseline = openFds();
-      const clients = yield* Scope.make();
-      const serverScope = yield* Scope.make();
-      const server = yield* start((conn) => Effect.zipRight(conn.write("x"), Effect.never), {
-        shutdownTimeout: "300 millis",
-      }).pipe(Scope.extend(serverScope));
-      const conns = yield* Effect.forEach(
-        Array.from({ length: 100 }),
-        () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
-        { concurrency: 20 },
-      );
-      yield* Effect.forEach(conns, (c) => c.readExactly(1), { concurrency: "unbounded" });
-      expect(yield* server.activeConnections).toBe(100);
-      yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
-      // Every client sees its connection end.
-      const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
-        concurrency: "unbounded",
-      });
-      expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
-      yield* Scope.close(clients, Exit.void);
-      expect(openFds()).toBeLessThanOrEqual(baseline);
-    }), 20_000);
+  it.scopedLive(
+    "shutdown interrupts handlers after shutdownTimeout and releases every fd",
+    () =>
+      Effect.gen(function* () {
+        const baseline = openFds();
+        const clients = yield* Scope.make();
+        const serverScope = yield* Scope.make();
+        const server = yield* start((conn) => Effect.zipRight(conn.write("x"), Effect.never), {
+          shutdownTimeout: "300 millis",
+        }).pipe(Scope.extend(serverScope));
+        const conns = yield* Effect.forEach(
+          Array.from({ length: 100 }),
+          () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
+          { concurrency: 20 },
+        );
+        yield* Effect.forEach(conns, (c) => c.readExactly(1), { concurrency: "unbounded" });
+        expect(yield* server.activeConnections).toBe(100);
+        yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+        // Every client sees its connection end.
+        const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
+          concurrency: "unbounded",
+        });
+        expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
+        yield* Scope.close(clients, Exit.void);
+        expect(openFds()).toBeLessThanOrEqual(baseline);
+      }),
+    20_000,
+  );
 
   it.scopedLive("counts accepted connections and bytes in metrics", () =>
     Effect.gen(function* () {
