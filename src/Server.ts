@@ -43,6 +43,8 @@ import * as Context from "effect/Context";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Fiber from "effect/Fiber";
+import * as FiberRef from "effect/FiberRef";
+import * as HashMap from "effect/HashMap";
 import * as Layer from "effect/Layer";
 import * as Metric from "effect/Metric";
 import type * as Scope from "effect/Scope";
@@ -233,9 +235,17 @@ export const make = <E, R>(
       metrics.accepted.unsafeUpdate(1, []);
       metrics.active.unsafeModify(1, []);
       if (noDelay) setNoDelay(connection.raw);
-      const run = Effect.scoped(handler(connection) as Effect.Effect<unknown, E, R>).pipe(
-        Effect.catchAllCause(logFailure),
-        Effect.annotateLogs("peer", Address.format(connection.remoteAddress)),
+      // The fiber is the connection's own, so the annotation is set once and
+      // never restored (annotateLogs would save and restore it around the handler).
+      const run = Effect.zipRight(
+        FiberRef.update(
+          FiberRef.currentLogAnnotations,
+          HashMap.set("peer", Address.format(connection.remoteAddress) as unknown),
+        ),
+        Effect.catchAllCause(
+          Effect.scoped(handler(connection) as Effect.Effect<unknown, E, R>),
+          logFailure,
+        ),
       ) as Effect.Effect<unknown>;
       return Effect.map(Effect.forkDaemon(run), (fiber) => {
         entry.fiber = fiber;

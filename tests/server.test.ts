@@ -5,6 +5,8 @@ import {
   Either,
   Exit,
   Fiber,
+  FiberRef,
+  HashMap,
   Layer,
   Metric,
   Option,
@@ -191,6 +193,19 @@ describe("Server", () => {
       }),
     20_000,
   );
+
+  it.scopedLive("each connection's logs are annotated with its peer address", () =>
+    Effect.gen(function* () {
+      const server = yield* start((conn) =>
+        Effect.flatMap(
+          FiberRef.get(FiberRef.currentLogAnnotations),
+          (annotations) => conn.write(String(HashMap.unsafeGet(annotations, "peer"))),
+        )
+      );
+      const conn = yield* Tcp.connect(server.address);
+      const peer = Address.format(conn.localAddress);
+      expect(text(yield* conn.readExactly(peer.length))).toBe(peer);
+    }));
 
   it.scopedLive("counts accepted connections and bytes in metrics", () =>
     Effect.gen(function* () {
