@@ -103,6 +103,8 @@ export interface Connection {
   setKeepAlive(keepAlive?: boolean): Effect.Effect<void, SocketError<"Closed" | "Unknown">>;
   /** Bytes read so far. */
   readonly bytesRead: number;
+  /** Bytes already read from the socket but not yet returned by a read. */
+  readonly bufferedBytes: number;
   /** Bytes written so far. */
   readonly bytesWritten: number;
   /**
@@ -413,6 +415,11 @@ class DenoConnection implements Connection {
   private resize(size: number): void {
     this.bufferSize = size;
     this.buffer = undefined;
+  }
+
+  get bufferedBytes(): number {
+    const parked = typeof this.parked === "number" ? this.parked : 0;
+    return (this.leftover?.length ?? 0) + parked;
   }
 
   private takeLeftover(maxBytes: number): Uint8Array {

@@ -166,7 +166,13 @@ export type ReadReason = "Closed" | "ConnectionReset" | "TimedOut" | "InvalidDat
  * const r: SocketError.WriteReason = "BrokenPipe";
  * ```
  */
-export type WriteReason = "Closed" | "ConnectionReset" | "BrokenPipe" | "TimedOut" | "Unknown";
+export type WriteReason =
+  | "Closed"
+  | "ConnectionReset"
+  | "BrokenPipe"
+  | "TimedOut"
+  | "InvalidData"
+  | "Unknown";
 
 /** The fields of a {@link SocketError}. */
 interface Fields<R extends Reason> {
@@ -303,6 +309,8 @@ export const reasonOf = (error: unknown): Reason => {
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "HostNotFound";
+    case "EMSGSIZE":
+      return "InvalidData";
     case "EADDRNOTAVAIL":
     case "EINVAL":
       return "InvalidAddress";

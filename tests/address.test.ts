@@ -78,7 +78,7 @@ describe("SocketError.reasonOf", () => {
         "HostNotFound",
       ],
       [new RangeError("port out of range"), "InvalidAddress"],
-      [Object.assign(new Error("too big"), { code: "EMSGSIZE" }), "Unknown"],
+      [Object.assign(new Error("too big"), { code: "EMSGSIZE" }), "InvalidData"],
       [Object.assign(new Error("Too many open files"), { code: "EMFILE" }), "ResourceExhausted"],
       [new DOMException("t", "TimeoutError"), "TimedOut"],
       [new DOMException("a", "AbortError"), "Closed"],

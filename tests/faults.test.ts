@@ -75,7 +75,7 @@ describe("faults", () => {
         const server = yield* start((conn) =>
           Effect.suspend(() => {
             const kind = n++ % 5;
-            return Effect.flatMap(conn.read(), (first) => {
+            return Effect.flatMap(conn.read(), (first): Effect.Effect<unknown, unknown> => {
               if (Option.isNone(first)) return Effect.void;
               const text = new TextDecoder().decode(first.value);
               if (!text.startsWith("victim")) {

@@ -13,7 +13,7 @@ import {
   Schedule,
   Scope,
 } from "effect";
-import { Address, Connection, Server, SocketError, Tcp, Unix } from "../mod.ts";
+import { Address, Connection, Server, type SocketError, Tcp, Unix } from "../mod.ts";
 import { openFds, pattern, sameBytes, tempDir } from "./_helpers.ts";
 
 const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
@@ -80,7 +80,7 @@ describe("Server", () => {
       let n = 0;
       const failed0 = yield* Metric.value(Server.metrics.failed);
       const server = yield* start((conn) =>
-        Effect.suspend(() => {
+        Effect.suspend((): Effect.Effect<unknown, unknown> => {
           n++;
           if (n === 1) return Effect.fail("typed failure");
           if (n === 2) return Effect.die(new Error("defect"));

@@ -52,5 +52,6 @@ export const writeReasons: ReadonlySet<WriteReason> = new Set<WriteReason>([
   "ConnectionReset",
   "BrokenPipe",
   "TimedOut",
+  "InvalidData",
   "Unknown",
 ]);

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "@effect/vitest";
+import { Effect, Either } from "effect";
+import { Address, SocketKind } from "../mod.ts";
+import { hasIpv6, tempDir } from "./_helpers.ts";
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe("SocketKind", () => {
+  it("maps Python's families and types to modules; raw, RDM and seqpacket are Unsupported", () => {
+    expect(SocketKind.moduleFor("AF_INET", "SOCK_STREAM")).toEqual(Either.right("Tcp"));
+    expect(SocketKind.moduleFor("AF_INET6", "SOCK_STREAM")).toEqual(Either.right("Tcp"));
+    expect(SocketKind.moduleFor("AF_INET", "SOCK_DGRAM")).toEqual(Either.right("Udp"));
+    expect(SocketKind.moduleFor("AF_INET6", "SOCK_DGRAM")).toEqual(Either.right("Udp"));
+    expect(SocketKind.moduleFor("AF_UNIX", "SOCK_STREAM")).toEqual(Either.right("Unix"));
+    const expectations: Array<[SocketKind.Family, SocketKind.Type, string]> = [
+      ["AF_INET", "SOCK_RAW", "CAP_NET_RAW"],
+      ["AF_INET6", "SOCK_RAW", "ping"],
+      ["AF_INET", "SOCK_RDM", "reliable datagram"],
+      ["AF_INET", "SOCK_SEQPACKET", "SOCK_SEQPACKET"],
+      ["AF_UNIX", "SOCK_SEQPACKET", "Framing.lengthPrefixed"],
+      ["AF_UNIX", "SOCK_DGRAM", "unixpacket"],
+    ];
+    for (const [family, type, why] of expectations) {
+      const result = SocketKind.moduleFor(family, type);
+      expect(Either.isLeft(result)).toBe(true);
+      if (Either.isLeft(result)) {
+        expect(result.left.reason).toBe("Unsupported");
+        expect(result.left.message).toContain(why);
+        expect(result.left.message).toContain(`${family}, ${type}`);
+      }
+    }
+    const unknown = SocketKind.moduleFor("AF_PACKET" as SocketKind.Family, "SOCK_STREAM");
+    expect(Either.isLeft(unknown) && unknown.left.reason).toBe("InvalidAddress");
+  });
+
+  it.scopedLive("bind and connect open the right kind of socket, like socket.socket(family, type)", () =>
+    Effect.gen(function* () {
+      // SOCK_DGRAM over AF_INET: the tutorial's UDP pair.
+      const server = yield* SocketKind.bind("AF_INET", "SOCK_DGRAM", "127.0.0.1:0");
+      const client = yield* SocketKind.connect(
+        "AF_INET",
+        "SOCK_DGRAM",
+        Address.format(server.address),
+      );
+      yield* client.send("udp hello");
+      const got = yield* server.receive;
+      expect(text(got.data)).toBe("udp hello");
+      // SOCK_STREAM over AF_INET6 (or AF_INET without IPv6).
+      const family = hasIpv6 ? "AF_INET6" : "AF_INET";
+      const listener = yield* SocketKind.bind(
+        family,
+        "SOCK_STREAM",
+        hasIpv6 ? "[::1]:0" : "127.0.0.1:0",
+      );
+      const conn = yield* SocketKind.connect(family, "SOCK_STREAM", listener.address);
+      const accepted = yield* listener.accept;
+      yield* conn.write("tcp hello");
+      expect(text(yield* accepted.readExactly(9))).toBe("tcp hello");
+      yield* accepted.close;
+      // SOCK_STREAM over AF_UNIX.
+      const dir = yield* tempDir;
+      const unixListener = yield* SocketKind.bind("AF_UNIX", "SOCK_STREAM", `${dir}/k.sock`);
+      const unixConn = yield* SocketKind.connect("AF_UNIX", "SOCK_STREAM", `${dir}/k.sock`);
+      const unixAccepted = yield* unixListener.accept;
+      yield* unixConn.write("unix hello");
+      expect(text(yield* unixAccepted.readExactly(10))).toBe("unix hello");
+      yield* unixAccepted.close;
+    }));
+
+  it.scopedLive("unsupported kinds and addresses of the wrong family fail, typed", () =>
+    Effect.gen(function* () {
+      for (const type of ["SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET"] as const) {
+        const bound = yield* Effect.either(SocketKind.bind("AF_INET", type, "127.0.0.1:0"));
+        expect(Either.isLeft(bound) && bound.left.reason).toBe("Unsupported");
+        const connected = yield* Effect.either(SocketKind.connect("AF_INET", type, "127.0.0.1:9"));
+        expect(Either.isLeft(connected) && connected.left.reason).toBe("Unsupported");
+      }
+      const unixDgram = yield* Effect.either(SocketKind.bind("AF_UNIX", "SOCK_DGRAM", "/tmp/x"));
+      expect(Either.isLeft(unixDgram) && unixDgram.left.reason).toBe("Unsupported");
+      const v6AsV4 = yield* Effect.either(SocketKind.bind("AF_INET", "SOCK_DGRAM", "[::1]:0"));
+      expect(Either.isLeft(v6AsV4) && v6AsV4.left.reason).toBe("InvalidAddress");
+      const v4AsV6 = yield* Effect.either(
+        SocketKind.bind("AF_INET6", "SOCK_STREAM", "127.0.0.1:0"),
+      );
+      expect(Either.isLeft(v4AsV6) && v4AsV6.left.reason).toBe("InvalidAddress");
+      const pathAsInet = yield* Effect.either(
+        SocketKind.connect("AF_INET", "SOCK_STREAM", "unix:/tmp/x.sock"),
+      );
+      expect(Either.isLeft(pathAsInet) && pathAsInet.left.reason).toBe("InvalidAddress");
+      const inetAsUnix = yield* Effect.either(
+        SocketKind.connect("AF_UNIX", "SOCK_STREAM", Address.tcp("127.0.0.1", 80)),
+      );
+      expect(Either.isLeft(inetAsUnix) && inetAsUnix.left.reason).toBe("InvalidAddress");
+    }));
+});
