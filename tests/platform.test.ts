@@ -379,6 +379,44 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
       expect(received).toBe("over TLS 加密");
     }));
 
+  it.scopedLive("TLS through DenoSocketServer.layerTls and DenoSocket.makeTls", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir;
+      const made = yield* Effect.promise(() =>
+        new Deno.Command("openssl", {
+          args: [
+            ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+            ...["-nodes", "-days", "1", "-subj", "/CN=localhost"],
+            ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+            ...["-addext", "basicConstraints=critical,CA:FALSE"],
+            ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+          ],
+          stdout: "null",
+          stderr: "null",
+        }).output().then((out) => out.success, () => false)
+      );
+      if (!made) return console.warn("skipped: openssl is not available");
+      const scope = yield* Effect.scope;
+      const context = yield* Layer.buildWithScope(
+        DenoSocketServer.layerTls("127.0.0.1:0", {
+          certFile: `${dir}/cert.pem`,
+          keyFile: `${dir}/key.pem`,
+        }),
+        scope,
+      );
+      const server = Context.get(context, SocketServer.SocketServer);
+      yield* Effect.forkScoped(server.run(echo));
+      const socket = yield* DenoSocket.makeTls(`localhost:${tcpPort(server.address)}`, {
+        caFiles: [`${dir}/cert.pem`],
+      });
+      const received = yield* Stream.make("layer ", "TLS").pipe(
+        Stream.pipeThroughChannel(Socket.toChannel(socket)),
+        Stream.map(text),
+        Stream.mkString,
+      );
+      expect(received).toBe("layer TLS");
+    }));
+
   it.scopedLive("a failing listen is SocketServerError Open", () =>
     Effect.gen(function* () {
       const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -61,6 +61,7 @@ import * as Address from "../Address.ts";
 import type * as Conn from "../Connection.ts";
 import type { SocketError } from "../SocketError.ts";
 import * as Tcp from "../Tcp.ts";
+import * as Tls from "../Tls.ts";
 import * as Unix from "../Unix.ts";
 
 /**
@@ -556,3 +557,36 @@ export const layer = <E, R>(
   options?: Options,
 ): Layer.Layer<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Layer.effect(Socket.Socket, make(open, options));
+
+/**
+ * A `Socket` that opens a TLS connection (handshake included) each time it
+ * runs; `tlsOptions` are `Tls.connect`'s (CA certificates, ALPN, client
+ * certificate).
+ *
+ * @example
+ * ```ts
+ * import { DenoSocket } from "@fibernet/socket";
+ * const socket = DenoSocket.makeTls("localhost:8443", { caFiles: ["./ca.pem"] });
+ * ```
+ */
+export const makeTls = (
+  address: Address.Input,
+  tlsOptions?: Tls.ConnectOptions,
+  options?: Options,
+): Effect.Effect<Socket.Socket> => make(Tls.connect(address, tlsOptions), options);
+
+/**
+ * A Layer providing `Socket.Socket` over TLS, e.g. for
+ * `RpcClient.layerProtocolSocket` to a TLS server.
+ *
+ * @example
+ * ```ts
+ * import { DenoSocket } from "@fibernet/socket";
+ * const SocketLive = DenoSocket.layerTls("localhost:8443", { caFiles: ["./ca.pem"] });
+ * ```
+ */
+export const layerTls = (
+  address: Address.Input,
+  tlsOptions?: Tls.ConnectOptions,
+  options?: Options,
+): Layer.Layer<Socket.Socket> => Layer.effect(Socket.Socket, makeTls(address, tlsOptions, options));
