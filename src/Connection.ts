@@ -217,6 +217,7 @@ export const forEachChunk = <E, R>(
 };
 
 const NOTHING: unique symbol = Symbol("nothing");
+const EMPTY = new Uint8Array(0);
 
 class ParkedError {
   constructor(readonly error: unknown) {}
@@ -510,14 +511,14 @@ class DenoConnection implements Connection {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return Effect.void;
     return Effect.async<void, WriteError>((resume) => {
-      const start = () => this.writeFrom(bytes, 0, resume);
       if (!this.writing) {
         this.writing = true;
-        start();
+        this.startWrite(bytes, resume);
         return;
       }
       // Another write is in progress: queue behind it. A queued write that is
       // interrupted before it starts is dropped, so nothing half-written follows.
+      const start = () => this.startWrite(bytes, resume);
       (this.writeQueue ??= []).push(start);
       return Effect.sync(() => {
         const queue = this.writeQueue;
@@ -527,33 +528,54 @@ class DenoConnection implements Connection {
     });
   }
 
-  /** Writes `bytes` from `offset` on, looping over partial writes, then starts the next queued write. */
-  private writeFrom(
+  // The write in progress keeps its state here and completes through two
+  // callbacks bound once, so a write allocates no closures of its own.
+  private writeBytes: Uint8Array = EMPTY;
+  private writeOffset = 0;
+  private writeResume: ((effect: Effect.Effect<void, WriteError>) => void) | undefined;
+
+  private startWrite(
     bytes: Uint8Array,
-    offset: number,
     resume: (effect: Effect.Effect<void, WriteError>) => void,
   ): void {
+    this.writeBytes = bytes;
+    this.writeOffset = 0;
+    this.writeResume = resume;
+    this.continueWrite();
+  }
+
+  /** Writes the rest of the current write: Deno's `write` may take only part of it. */
+  private continueWrite(): void {
+    const bytes = this.writeBytes;
+    const offset = this.writeOffset;
     let pending: Promise<number>;
     try {
       pending = this.raw.write(offset === 0 ? bytes : bytes.subarray(offset));
     } catch (error) {
-      this.writeFinished();
-      resume(Effect.fail(this.writeError(error)));
+      this.onWriteFailed(error);
       return;
     }
-    pending.then(
-      (n) => {
-        this.bytesWritten += n;
-        if (offset + n < bytes.length) return this.writeFrom(bytes, offset + n, resume);
-        this.writeFinished();
-        resume(Effect.void);
-      },
-      (error) => {
-        this.writeFinished();
-        resume(Effect.fail(this.writeError(error)));
-      },
-    );
+    pending.then(this.onWriteDone, this.onWriteFailed);
   }
+
+  private readonly onWriteDone = (n: number): void => {
+    this.bytesWritten += n;
+    this.writeOffset += n;
+    if (this.writeOffset < this.writeBytes.length) return this.continueWrite();
+    const resume = this.writeResume!;
+    this.writeResume = undefined;
+    this.writeBytes = EMPTY;
+    this.writeFinished();
+    resume(Effect.void);
+  };
+
+  private readonly onWriteFailed = (error: unknown): void => {
+    const resume = this.writeResume!;
+    this.writeResume = undefined;
+    this.writeBytes = EMPTY;
+    this.writeFinished();
+    resume(Effect.fail(this.writeError(error)));
+  };
 
   private writeFinished(): void {
     const next = this.writeQueue?.shift();
