@@ -454,7 +454,8 @@ class DenoConnection implements Connection {
       let filled = 0;
       const loop: Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> = Effect
         .flatMap(
-          this.read(n - filled),
+          // Suspended: the amount still missing changes on every round.
+          Effect.suspend(() => this.read(n - filled)),
           (chunk) => {
             if (Option.isNone(chunk)) {
               // Give back what was read so nothing is lost for a caller that recovers.

@@ -76,6 +76,22 @@ describe("Tcp", () => {
       expect(sameBytes(all, data)).toBe(true);
     }));
 
+  it.scopedLive("readExactly across several reads never takes bytes beyond n", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const data = pattern(150, 11);
+      // The reader starts first, so its first read sees only 50 bytes; the next 100 arrive together.
+      const reading = yield* Effect.fork(
+        Effect.zip(server.readExactly(100), server.readExactly(50)),
+      );
+      yield* client.write(data.subarray(0, 50));
+      yield* Effect.sleep(50);
+      yield* client.write(data.subarray(50));
+      const [first, second] = yield* Fiber.join(reading);
+      expect(sameBytes(first, data.subarray(0, 100))).toBe(true);
+      expect(sameBytes(second, data.subarray(100))).toBe(true);
+    }));
+
   it.scopedLive("readExactly fails with UnexpectedEof when the stream ends first", () =>
     Effect.gen(function* () {
       const { client, server } = yield* pair();
