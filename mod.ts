@@ -20,9 +20,16 @@
  */
 export * as Address from "./src/Address.ts";
 export * as Connection from "./src/Connection.ts";
+export * as FileTransfer from "./src/FileTransfer.ts";
+export * as Framing from "./src/Framing.ts";
 export * as Listener from "./src/Listener.ts";
 export * as SocketError from "./src/SocketError.ts";
 export * as Tcp from "./src/Tcp.ts";
 export * as Unix from "./src/Unix.ts";
 export * as Runtime from "./src/Runtime.ts";
 export * as Server from "./src/Server.ts";
+export * as DenoSocket from "./src/platform/DenoSocket.ts";
+export * as DenoSocketServer from "./src/platform/DenoSocketServer.ts";
+export * as Udp from "./src/Udp.ts";
+export * as Tls from "./src/Tls.ts";
+export * as SocketKind from "./src/SocketKind.ts";

@@ -1,7 +1,7 @@
 // Reliability under faults: resets, descriptor exhaustion, failing handlers.
 import { describe, expect, it } from "@effect/vitest";
-import { Effect, Layer, Option } from "effect";
-import { Connection, Server, type SocketError, Tcp } from "../mod.ts";
+import { Effect, Either, Fiber, Layer, Option } from "effect";
+import { Address, Connection, Framing, Server, type SocketError, Tcp } from "../mod.ts";
 import { pattern, python, repoPath, sameBytes } from "./_helpers.ts";
 
 const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
@@ -128,6 +128,51 @@ describe("faults", () => {
         const last = yield* Tcp.connect(server.address);
         yield* last.write("fine");
         expect(new TextDecoder().decode(yield* last.readExactly(4))).toBe("fine");
+      }),
+    30_000,
+  );
+
+  it.scopedLive(
+    "a slowloris peer (one byte at a time) is closed by a per-frame deadline",
+    () =>
+      Effect.gen(function* () {
+        // The documented pattern: bound the time each frame may take with Effect.timeout.
+        // idleTimeout alone would not catch this peer, since every read completes.
+        const lines = Framing.lines({ maxLength: 1024 });
+        const deadlines: string[] = [];
+        const server = yield* start((conn) => {
+          const reader = lines.reader(conn);
+          const loop: Effect.Effect<void, unknown> = Effect.flatMap(
+            reader.read.pipe(Effect.timeout("400 millis")),
+            (line) => Option.isNone(line) ? Effect.void : Effect.zipRight(conn.write("ok\n"), loop),
+          );
+          return loop.pipe(Effect.tapError((error) =>
+            Effect.sync(() => {
+              if ((error as { _tag?: string })._tag === "TimeoutException") {
+                deadlines.push(Address.format(conn.remoteAddress));
+              }
+            })
+          ));
+        }, { idleTimeout: "1 minute" });
+        const honest = yield* Tcp.connect(server.address);
+        const slow = yield* Tcp.connect(server.address);
+        // The slow peer drips a line one byte every 100 ms; it never finishes in time.
+        const drip = yield* Effect.fork(
+          Effect.forEach(
+            Array.from({ length: 30 }),
+            () => Effect.zipRight(slow.write("x"), Effect.sleep(100)),
+            { discard: true },
+          ).pipe(Effect.ignore),
+        );
+        // The honest client sends whole lines promptly and is served meanwhile.
+        for (const line of ["hello\n", "again\n"]) {
+          yield* honest.write(line);
+          expect(new TextDecoder().decode(yield* honest.readExactly(3))).toBe("ok\n");
+        }
+        const end = yield* Effect.either(slow.read()).pipe(Effect.timeout("10 seconds"));
+        yield* Fiber.interrupt(drip);
+        expect(Either.isLeft(end) || Option.isNone(end.right)).toBe(true);
+        expect(deadlines).toContain(Address.format(slow.localAddress));
       }),
     30_000,
   );
