@@ -272,6 +272,8 @@ export const make = <E, R>(
         }
         const error = result.left;
         if (error.reason === "Closed") return;
+        // A client that reset before it was accepted: its problem, not the server's.
+        if (error.reason === "ConnectionReset") continue;
         // EMFILE and the like: the listener survives, so wait and try again.
         backoff.delay = Math.min(1000, backoff.delay === 0 ? 10 : backoff.delay * 2);
         yield* Effect.logWarning(

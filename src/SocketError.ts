@@ -275,7 +275,10 @@ export const reasonOf = (error: unknown): Reason => {
   if (error instanceof errors.PermissionDenied) return "PermissionDenied";
   if (error instanceof errors.BadResource || error instanceof errors.Interrupted) return "Closed";
   if (error instanceof errors.TimedOut) return "TimedOut";
-  if (error instanceof errors.ConnectionReset || error instanceof errors.ConnectionAborted) {
+  if (
+    error instanceof errors.ConnectionReset || error instanceof errors.ConnectionAborted ||
+    error instanceof errors.NotConnected
+  ) {
     return "ConnectionReset";
   }
   if (error instanceof errors.BrokenPipe) return "BrokenPipe";
@@ -299,6 +302,8 @@ export const reasonOf = (error: unknown): Reason => {
     case "EPERM":
       return "PermissionDenied";
     case "ECONNRESET":
+    case "ECONNABORTED":
+    case "ENOTCONN":
       return "ConnectionReset";
     case "EPIPE":
       return "BrokenPipe";

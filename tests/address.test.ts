@@ -72,6 +72,7 @@ describe("SocketError.reasonOf", () => {
       [new e.TimedOut("x"), "TimedOut"],
       [new e.ConnectionReset("x"), "ConnectionReset"],
       [new e.BrokenPipe("x"), "BrokenPipe"],
+      [new e.NotConnected("x"), "ConnectionReset"],
       [new e.NotFound("x"), "NotFound"],
       [
         new Error("failed to lookup address information: Name or service not known"),
