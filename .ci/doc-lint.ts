@@ -36,3 +36,49 @@ console.log(
     blocks.length - real.length
   } private-type-ref false positives)`,
 );
+
+// Every export must also carry an example (a code block or an @example tag).
+type DocSymbol = {
+  name: string;
+  declarations?: Array<{
+    kind?: string;
+    jsDoc?: { doc?: string; tags?: Array<{ kind?: string }> };
+    def?: { elements?: DocSymbol[] };
+  }>;
+};
+const json = await new Deno.Command(Deno.execPath(), {
+  args: ["doc", "--json", "mod.ts"],
+  stdout: "piped",
+  stderr: "null",
+}).output();
+const doc = JSON.parse(new TextDecoder().decode(json.stdout)) as {
+  nodes: Record<string, { symbols?: DocSymbol[] }>;
+};
+const withoutExample: string[] = [];
+const visit = (symbol: DocSymbol, prefix: string) => {
+  for (const declaration of symbol.declarations ?? []) {
+    if (declaration.kind === "namespace") {
+      for (const element of declaration.def?.elements ?? []) {
+        visit(element, `${prefix}${symbol.name}.`);
+      }
+      continue;
+    }
+    if (declaration.kind === "import") continue;
+    const jsDoc = declaration.jsDoc ?? {};
+    const hasExample = (jsDoc.doc ?? "").includes("```") ||
+      (jsDoc.tags ?? []).some((tag) => tag.kind === "example");
+    if (!hasExample) withoutExample.push(`${prefix}${symbol.name}`);
+  }
+};
+let exported = 0;
+for (const module of Object.values(doc.nodes)) {
+  for (const symbol of module.symbols ?? []) {
+    exported++;
+    visit(symbol, "");
+  }
+}
+if (withoutExample.length > 0) {
+  console.error(`exports without an example:\n  ${withoutExample.join("\n  ")}`);
+  Deno.exit(1);
+}
+console.log(`doc examples: every export of ${exported} namespaces has one`);
