@@ -19,13 +19,14 @@
  */
 import type * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
-import * as Either from "effect/Either";
+import type * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
 import type * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
 import { type ConnectReason, fromUnknown, type ListenReason, SocketError } from "./SocketError.ts";
+import { hostPort } from "./internal/address.ts";
 import { connectWith, hasUnstableNet, scopedConnection } from "./internal/open.ts";
 import { listenReasons } from "./internal/reasons.ts";
 
@@ -52,18 +53,11 @@ const tcpAddress = (
   allowPortZero: boolean,
   operation: "connect" | "listen",
 ): Either.Either<Address.TcpAddress, SocketError<"InvalidAddress">> =>
-  Either.flatMap(
-    Address.fromInput(input, { allowPortZero }),
-    (address) =>
-      address._tag === "TcpAddress" ? Either.right(address) : Either.left(
-        new SocketError({
-          reason: "InvalidAddress",
-          operation,
-          address: Address.format(address),
-          detail: "a TCP address is host:port; use the Unix module for unix: paths",
-        }),
-      ),
-  );
+  hostPort(input, {
+    allowPortZero,
+    operation,
+    unixDetail: "a TCP address is host:port; use the Unix module for unix: paths",
+  });
 
 /**
  * Opens a TCP connection (Python's `socket.create_connection`), closed when

@@ -57,6 +57,7 @@ import {
   SocketError,
   type WriteReason,
 } from "./SocketError.ts";
+import { hostPort } from "./internal/address.ts";
 import { connectWith } from "./internal/open.ts";
 import { listenReasons, writeReasons } from "./internal/reasons.ts";
 import { acquireInterruptible } from "./internal/scoped.ts";
@@ -714,18 +715,11 @@ const tcpAddress = (
   allowPortZero: boolean,
   operation: "connect" | "listen",
 ): Either.Either<Address.TcpAddress, SocketError<"InvalidAddress">> =>
-  Either.flatMap(
-    Address.fromInput(input, { allowPortZero }),
-    (address) =>
-      address._tag === "TcpAddress" ? Either.right(address) : Either.left(
-        new SocketError({
-          reason: "InvalidAddress",
-          operation,
-          address: Address.format(address),
-          detail: "TLS runs over TCP: the address is host:port",
-        }),
-      ),
-  );
+  hostPort(input, {
+    allowPortZero,
+    operation,
+    unixDetail: "TLS runs over TCP: the address is host:port",
+  });
 
 const offeredText = (alpn: ReadonlyArray<string> | undefined): string =>
   alpn === undefined || alpn.length === 0 ? "" : alpn.join(", ");

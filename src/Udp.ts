@@ -63,6 +63,7 @@ import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import * as Address from "./Address.ts";
 import { fromUnknown, type Reason, SocketError } from "./SocketError.ts";
+import { hostPort as hostPortAddress } from "./internal/address.ts";
 import { hasUnstableNet } from "./internal/open.ts";
 
 /**
@@ -1014,28 +1015,12 @@ const udpAddress = (
   allowPortZero: boolean,
   operation: "bind" | "connect",
 ): Either.Either<Address.TcpAddress, SocketError<BindReason>> =>
-  Either.flatMap(
-    Either.mapLeft(
-      Address.fromInput(input, { allowPortZero }),
-      (error): SocketError<BindReason> =>
-        new SocketError({
-          reason: "InvalidAddress",
-          operation,
-          address: error.address,
-          detail: error.detail,
-        }),
-    ),
-    (address) =>
-      address._tag === "TcpAddress" ? Either.right(address) : Either.left(
-        new SocketError({
-          reason: "InvalidAddress",
-          operation,
-          address: Address.format(address),
-          detail:
-            "UDP addresses are host:port; Unix datagram sockets need Deno's unstable unixpacket transport, which this library does not offer",
-        }),
-      ),
-  );
+  hostPortAddress(input, {
+    allowPortZero,
+    operation,
+    unixDetail:
+      "UDP addresses are host:port; Unix datagram sockets need Deno's unstable unixpacket transport, which this library does not offer",
+  });
 
 /** Opens a socket for `core` and registers its closing in the scope. */
 const open = (
