@@ -13,6 +13,7 @@
  */
 import { Effect, Layer, Option } from "effect";
 import { Address, type Connection, Runtime, Server, type SocketError, Tcp } from "../mod.ts";
+import { stdinLines, write } from "./_terminal.ts";
 
 /** The greeting every client gets first. */
 export const WELCOME = "欢迎来到智能机器人！Welcome to the robot. Send q to quit.\n";
@@ -49,35 +50,6 @@ export const serveRobot = (address: string): Effect.Effect<never, SocketError.So
         ),
       ),
     );
-
-/** Reads stdin line by line; `None` at end of input. */
-const stdinLines = () => {
-  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  let done = false;
-  return Effect.promise(async (): Promise<Option.Option<string>> => {
-    while (true) {
-      const newline = buffered.indexOf("\n");
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline).replace(/\r$/, "");
-        buffered = buffered.slice(newline + 1);
-        return Option.some(line);
-      }
-      if (done) {
-        if (buffered === "") return Option.none();
-        const rest = buffered;
-        buffered = "";
-        return Option.some(rest);
-      }
-      const { value, done: end } = await reader.read();
-      if (end) done = true;
-      else buffered += value;
-    }
-  });
-};
-
-const write = (text: string) =>
-  Effect.promise(() => Deno.stdout.write(new TextEncoder().encode(text)));
 
 /** The interactive client: prints the welcome, prompts, prints each echo; `q` ends. */
 export const client = (address: string): Effect.Effect<void, SocketError.SocketError> =>

@@ -16,6 +16,7 @@
  */
 import { Effect, Layer, Option, type Scope } from "effect";
 import { Address, Connection, Runtime, Server, SocketError, Tls } from "../mod.ts";
+import { stdinLines, write } from "./_terminal.ts";
 
 /** A generated certificate: PEM text and the files holding it. */
 export interface Certificate {
@@ -148,35 +149,6 @@ const serverCertificate = (
         keyFile: made.keyFile,
       })),
   );
-};
-
-const write = (text: string) =>
-  Effect.promise(() => Deno.stdout.write(new TextEncoder().encode(text)));
-
-/** Reads stdin line by line; `None` at end of input. */
-const stdinLines = () => {
-  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  let done = false;
-  return Effect.promise(async (): Promise<Option.Option<string>> => {
-    while (true) {
-      const newline = buffered.indexOf("\n");
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline).replace(/\r$/, "");
-        buffered = buffered.slice(newline + 1);
-        return Option.some(line);
-      }
-      if (done) {
-        if (buffered === "") return Option.none();
-        const rest = buffered;
-        buffered = "";
-        return Option.some(rest);
-      }
-      const { value, done: end } = await reader.read();
-      if (end) done = true;
-      else buffered += value;
-    }
-  });
 };
 
 /** The interactive client: sends each line, prints the echo; `q` or end of input quits. */

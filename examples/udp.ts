@@ -14,6 +14,7 @@
  */
 import { Effect, Option, Stream } from "effect";
 import { Address, Runtime, type SocketError, Udp } from "../mod.ts";
+import { stdinLines } from "./_terminal.ts";
 
 const usage = `usage:
   udp.ts --serve [--host H] [--port P]   print each datagram and its sender (default 127.0.0.1:9999)
@@ -43,32 +44,6 @@ export const serve = (address: string): Effect.Effect<void, SocketError.SocketEr
       ),
     );
   }).pipe(Effect.scoped);
-
-/** Reads stdin line by line; `None` at end of input. */
-const stdinLines = () => {
-  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  let done = false;
-  return Effect.promise(async (): Promise<Option.Option<string>> => {
-    while (true) {
-      const newline = buffered.indexOf("\n");
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        return Option.some(line);
-      }
-      if (done) {
-        if (buffered === "") return Option.none();
-        const rest = buffered;
-        buffered = "";
-        return Option.some(rest);
-      }
-      const { value, done: end } = await reader.read();
-      if (end) done = true;
-      else buffered += value;
-    }
-  });
-};
 
 /** The client: each line of stdin (trimmed) becomes one datagram; `exit` or end of input stops. */
 export const send = (target: string): Effect.Effect<void, SocketError.SocketError> =>
