@@ -1,5 +1,6 @@
 // Shared test utilities: temp dirs, IPv6 detection, child processes.
-import { Effect } from "effect";
+import { Effect, Layer } from "effect";
+import { Connection, Server, type SocketError, Tcp } from "../mod.ts";
 import type * as Scope from "effect/Scope";
 
 /** A temporary directory removed when the scope closes. */
@@ -58,3 +59,21 @@ export const python = (code: string, timeoutMs = 20_000): Promise<string> =>
 /** Absolute path of a file in the repository, from its path relative to tests/. */
 export const repoPath = (relative: string): string =>
   decodeURIComponent(new URL(relative, import.meta.url).pathname);
+
+/** An echo handler: every chunk straight back. */
+export const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
+  Connection.forEachChunk(conn, conn.write);
+
+/** Starts a server on a free loopback TCP port in the current scope; returns it. */
+export const startServer = <E, R>(
+  handler: Server.Handler<E, R>,
+  options?: Server.Options,
+): Effect.Effect<Server.Server, SocketError.SocketError, Scope.Scope | Exclude<R, Scope.Scope>> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const layer = Server.serveForever(handler, options).pipe(
+      Layer.provide(Tcp.layer("127.0.0.1:0")),
+    );
+    const context = yield* Layer.buildWithScope(layer, scope);
+    return yield* Effect.provide(Server.Server, context);
+  });

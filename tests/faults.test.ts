@@ -1,21 +1,8 @@
 // Reliability under faults: resets, descriptor exhaustion, failing handlers.
 import { describe, expect, it } from "@effect/vitest";
-import { Effect, Either, Fiber, Layer, Option, Schedule } from "effect";
-import { Address, Connection, Framing, Server, type SocketError, Tcp } from "../mod.ts";
-import { pattern, python, repoPath, sameBytes } from "./_helpers.ts";
-
-const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
-  Connection.forEachChunk(conn, conn.write);
-
-const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope;
-    const layer = Server.serveForever(handler, options).pipe(
-      Layer.provide(Tcp.layer("127.0.0.1:0")),
-    );
-    const context = yield* Layer.buildWithScope(layer, scope);
-    return yield* Effect.provide(Server.Server, context);
-  });
+import { Effect, Either, Fiber, Option, Schedule } from "effect";
+import { Address, Framing, Tcp } from "../mod.ts";
+import { echo, pattern, python, repoPath, sameBytes, startServer } from "./_helpers.ts";
 
 /** Python client that sends `send` bytes then resets the connection (SO_LINGER 0). */
 const resetAfter = (port: number, recvFirst: number) =>
@@ -40,7 +27,7 @@ describe("faults", () => {
       Effect.gen(function* () {
         const outcomes: Array<string> = [];
         const big = pattern(64 * 1024 * 1024, 9);
-        const server = yield* start((conn) =>
+        const server = yield* startServer((conn) =>
           Effect.gen(function* () {
             const first = yield* conn.read();
             // A reset that lands before the data can read as a plain end of stream.
@@ -79,7 +66,7 @@ describe("faults", () => {
     () =>
       Effect.gen(function* () {
         let n = 0;
-        const server = yield* start((conn) =>
+        const server = yield* startServer((conn) =>
           Effect.suspend(() => {
             const kind = n++ % 5;
             return Effect.flatMap(conn.read(), (first): Effect.Effect<unknown, unknown> => {
@@ -147,7 +134,7 @@ describe("faults", () => {
         // idleTimeout alone would not catch this peer, since every read completes.
         const lines = Framing.lines({ maxLength: 1024 });
         const deadlines: string[] = [];
-        const server = yield* start((conn) => {
+        const server = yield* startServer((conn) => {
           const reader = lines.reader(conn);
           const loop: Effect.Effect<void, unknown> = Effect.flatMap(
             reader.read.pipe(Effect.timeout("400 millis")),

@@ -13,22 +13,8 @@ import {
   Schedule,
   Scope,
 } from "effect";
-import { Address, Connection, Server, type SocketError, Tcp, Unix } from "../mod.ts";
-import { openFds, pattern, sameBytes, tempDir } from "./_helpers.ts";
-
-const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
-  Connection.forEachChunk(conn, conn.write);
-
-/** Starts a server on a free loopback port in the current scope. */
-const start = <E, R>(handler: Server.Handler<E, R>, options?: Server.Options) =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope;
-    const layer = Server.serveForever(handler, options).pipe(
-      Layer.provide(Tcp.layer("127.0.0.1:0")),
-    );
-    const context = yield* Layer.buildWithScope(layer, scope);
-    return yield* Effect.provide(Server.Server, context);
-  });
+import { Address, Server, Tcp, Unix } from "../mod.ts";
+import { echo, openFds, pattern, sameBytes, startServer, tempDir } from "./_helpers.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -37,7 +23,7 @@ describe("Server", () => {
     "200 concurrent clients each get their own echoes intact",
     () =>
       Effect.gen(function* () {
-        const server = yield* start(echo);
+        const server = yield* startServer(echo);
         const results = yield* Effect.forEach(
           Array.from({ length: 200 }, (_, i) => i),
           (i) =>
@@ -79,7 +65,7 @@ describe("Server", () => {
     Effect.gen(function* () {
       let n = 0;
       const failed0 = yield* Metric.value(Server.metrics.failed);
-      const server = yield* start((conn) =>
+      const server = yield* startServer((conn) =>
         Effect.suspend((): Effect.Effect<unknown, unknown> => {
           n++;
           if (n === 1) return Effect.fail("typed failure");
@@ -104,7 +90,7 @@ describe("Server", () => {
     Effect.gen(function* () {
       let running = 0;
       let peak = 0;
-      const server = yield* start(
+      const server = yield* startServer(
         (conn) =>
           Effect.acquireUseRelease(
             Effect.sync(() => {
@@ -133,7 +119,7 @@ describe("Server", () => {
 
   it.scopedLive("an idle peer is closed after idleTimeout; the server keeps serving", () =>
     Effect.gen(function* () {
-      const server = yield* start(echo, { idleTimeout: "200 millis" });
+      const server = yield* startServer(echo, { idleTimeout: "200 millis" });
       const idle = yield* Tcp.connect(server.address);
       // The idle client sends nothing; the server closes it (end of stream or reset).
       const ended = yield* Effect.either(idle.read()).pipe(Effect.timeout("5 seconds"));
@@ -147,7 +133,7 @@ describe("Server", () => {
     Effect.gen(function* () {
       const started = yield* Deferred.make<void>();
       const scope = yield* Scope.make();
-      const server = yield* start(
+      const server = yield* startServer(
         (conn) =>
           Effect.gen(function* () {
             yield* Deferred.succeed(started, undefined);
@@ -172,9 +158,12 @@ describe("Server", () => {
         const baseline = openFds();
         const clients = yield* Scope.make();
         const serverScope = yield* Scope.make();
-        const server = yield* start((conn) => Effect.zipRight(conn.write("x"), Effect.never), {
-          shutdownTimeout: "300 millis",
-        }).pipe(Scope.extend(serverScope));
+        const server = yield* startServer(
+          (conn) => Effect.zipRight(conn.write("x"), Effect.never),
+          {
+            shutdownTimeout: "300 millis",
+          },
+        ).pipe(Scope.extend(serverScope));
         const conns = yield* Effect.forEach(
           Array.from({ length: 100 }),
           () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
@@ -196,7 +185,7 @@ describe("Server", () => {
 
   it.scopedLive("each connection's logs are annotated with its peer address", () =>
     Effect.gen(function* () {
-      const server = yield* start((conn) =>
+      const server = yield* startServer((conn) =>
         Effect.flatMap(
           FiberRef.get(FiberRef.currentLogAnnotations),
           (annotations) => conn.write(String(HashMap.unsafeGet(annotations, "peer"))),
@@ -211,7 +200,7 @@ describe("Server", () => {
     Effect.gen(function* () {
       const accepted0 = (yield* Metric.value(Server.metrics.accepted)).count;
       const in0 = (yield* Metric.value(Server.metrics.bytesIn)).count;
-      const server = yield* start(echo);
+      const server = yield* startServer(echo);
       yield* Effect.scoped(
         Effect.gen(function* () {
           const conn = yield* Tcp.connect(server.address);
