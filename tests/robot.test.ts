@@ -78,6 +78,38 @@ describe("robot example", () => {
       expect(output).toBe(`${WELCOME}|你好|robot|True`);
     }));
 
+  it.scopedLive(
+    "nc works against it: line in, same line back, q hangs up",
+    () =>
+      Effect.gen(function* () {
+        const nc = yield* Effect.promise(() =>
+          new Deno.Command("sh", { args: ["-c", "command -v nc"], stdout: "piped" }).output()
+        );
+        if (!nc.success) {
+          return console.warn("skipped: nc is not installed (apt-get install netcat-openbsd)");
+        }
+        const port = yield* startRobot;
+        const out = yield* Effect.promise(async () => {
+          const child = new Deno.Command("nc", {
+            args: ["127.0.0.1", String(port)],
+            stdin: "piped",
+            stdout: "piped",
+            signal: AbortSignal.timeout(20_000),
+          }).spawn();
+          const writer = child.stdin.getWriter();
+          await writer.write(encode("hello 你好\n"));
+          await new Promise((r) => setTimeout(r, 200));
+          await writer.write(encode("q\n"));
+          await writer.close();
+          // nc exits once the robot hangs up.
+          const output = await child.output();
+          return new TextDecoder().decode(output.stdout);
+        });
+        expect(out).toBe(`${WELCOME}hello 你好\n`);
+      }),
+    30_000,
+  );
+
   it("runs end to end as a program: server + interactive client, q exits cleanly", async () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: [

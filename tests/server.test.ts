@@ -165,12 +165,12 @@ describe("Server", () => {
           },
         ).pipe(Scope.extend(serverScope));
         const conns = yield* Effect.forEach(
-          Array.from({ length: 100 }),
+          Array.from({ length: 300 }),
           () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
           { concurrency: 20 },
         );
         yield* Effect.forEach(conns, (c) => c.readExactly(1), { concurrency: "unbounded" });
-        expect(yield* server.activeConnections).toBe(100);
+        expect(yield* server.activeConnections).toBe(300);
         yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
         // Every client sees its connection end.
         const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {

@@ -14,7 +14,8 @@
  * descriptors came back within +5 of baseline, its RSS came back under
  * baseline + 64 MiB (generous on purpose: V8 keeps heap it has grown), and
  * it shut down cleanly on SIGTERM. Every loop is bounded in count and time;
- * a watchdog ends the whole run if it overruns by two minutes.
+ * a watchdog ends the whole run (and the server) if it overruns by four
+ * minutes.
  *
  * @module
  */
@@ -59,11 +60,13 @@ const FD_MARGIN = 5;
 /** Allowed growth of the server's RSS over its baseline (generous: V8 keeps heap it grew). */
 const RSS_MARGIN = 64 * MiB;
 const WARMUP_SECONDS = Math.min(5, Math.max(1, SECONDS / 10));
+/** The watchdog: the whole run, warm-up, settling and shutdown included, or the run fails. */
+const LIMIT_SECONDS = SECONDS + WARMUP_SECONDS + 240;
 
-const ECHO_CLIENTS = 100;
-const CHURN_WORKERS = 4;
-const BULK_WORKERS = 3;
-const UPLOAD_WORKERS = 2;
+const ECHO_CLIENTS = Number(Deno.env.get("E") ?? 100);
+const CHURN_WORKERS = Number(Deno.env.get("C") ?? 4);
+const BULK_WORKERS = Number(Deno.env.get("B") ?? 3);
+const UPLOAD_WORKERS = Number(Deno.env.get("U") ?? 2);
 /** Hard caps on rounds, so every loop is bounded in count as well as in time. */
 const MAX_ECHO_ROUNDS = 1_000_000;
 const MAX_CHURN_ROUNDS = 200_000;
@@ -161,6 +164,13 @@ const recordError = (kind: Kind, cause: Cause.Cause<unknown>) =>
     }
   });
 
+/** Fails with a timeout error if `effect` takes longer than `timeout`. */
+const within = <A, E>(effect: Effect.Effect<A, E>, timeout: Duration.Duration, what: string) =>
+  Effect.timeoutFail(effect, {
+    duration: timeout,
+    onTimeout: () => new Error(`${what} timed out after ${Duration.format(timeout)}`),
+  });
+
 /**
  * Runs `round` until the deadline or `maxRounds`, each round under `timeout`;
  * an error is recorded and the loop goes on with a fresh round, up to
@@ -176,12 +186,7 @@ const loop = (
   Effect.gen(function* () {
     let errors = 0;
     for (let n = 0; n < maxRounds && Date.now() < deadline; n++) {
-      const exit = yield* Effect.exit(
-        Effect.timeoutFail(round(n), {
-          duration: timeout,
-          onTimeout: () => new Error(`round timed out after ${Duration.format(timeout)}`),
-        }),
-      );
+      const exit = yield* Effect.exit(within(round(n), timeout, `${kind} round ${n}`));
       if (exit._tag === "Failure") {
         yield* recordError(kind, exit.cause);
         if (++errors >= MAX_ERRORS_PER_WORKER) return;
@@ -229,29 +234,32 @@ const echoClient = (ports: Ports, deadline: number): Effect.Effect<void> =>
     "echo",
     deadline,
     MAX_ECHO_ROUNDS,
-    Duration.infinity,
+    // A session is at most 500 rounds, each under ROUND_TIMEOUT.
+    Duration.minutes(10),
     () =>
       Effect.scoped(Effect.gen(function* () {
         const conn = yield* connect(ports.echo, "echo");
         const rounds = randomInt(50, 500);
         for (let i = 0; i < rounds && Date.now() < deadline; i++) {
-          yield* echoOnce(conn, "echo").pipe(Effect.timeoutFail({
-            duration: ROUND_TIMEOUT,
-            onTimeout: () =>
-              new Error(`echo round timed out after ${Duration.format(ROUND_TIMEOUT)}`),
-          }));
+          yield* within(echoOnce(conn, "echo"), ROUND_TIMEOUT, "an echo round");
           counters.rounds.echo++;
         }
         // Half the sessions end politely (end of stream first), half just close.
         if (Math.random() < 0.5) {
-          yield* conn.closeWrite;
-          const rest = yield* conn.read();
-          if (Option.isSome(rest)) {
-            return yield* Effect.fail(new Mismatch("echo: bytes after the last echo"));
-          }
+          yield* within(endOfStream(conn, "echo"), ROUND_TIMEOUT, "closing politely");
         }
       })),
   );
+
+/** Half-closes, then expects the server's end of stream and nothing before it. */
+const endOfStream = (conn: Connection.Connection, kind: Kind) =>
+  Effect.gen(function* () {
+    yield* conn.closeWrite;
+    const rest = yield* conn.read();
+    if (Option.isSome(rest)) {
+      return yield* Effect.fail(new Mismatch(`${kind}: bytes after the last echo`));
+    }
+  });
 
 /** Churn: connect, one echo, close (or half-close and wait for the server's end). */
 const churnWorker = (ports: Ports, deadline: number): Effect.Effect<void> =>
@@ -264,13 +272,7 @@ const churnWorker = (ports: Ports, deadline: number): Effect.Effect<void> =>
       Effect.scoped(Effect.gen(function* () {
         const conn = yield* connect(ports.echo, "churn");
         yield* echoOnce(conn, "churn");
-        if (Math.random() < 0.5) {
-          yield* conn.closeWrite;
-          const rest = yield* conn.read();
-          if (Option.isSome(rest)) {
-            return yield* Effect.fail(new Mismatch("churn: bytes after the echo"));
-          }
-        }
+        if (Math.random() < 0.5) yield* endOfStream(conn, "churn");
         counters.rounds.churn++;
       })),
   );
@@ -545,6 +547,16 @@ const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 // The run
 // ---------------------------------------------------------------------------
 
+/** The server child, killed if this process has to give up. */
+let serverProcess: Deno.ChildProcess | undefined;
+const killServer = () => {
+  try {
+    serverProcess?.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+};
+
 const main = async (): Promise<number> => {
   const uploadDir = await Deno.makeTempDir({ prefix: "fibernet-soak-uploads-" });
   const sourceDir = await Deno.makeTempDir({ prefix: "fibernet-soak-sources-" });
@@ -566,6 +578,7 @@ const main = async (): Promise<number> => {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  serverProcess = child;
   const pid = child.pid;
   let childExited = false;
   const childStatus = child.status.then((status) => {
@@ -845,11 +858,13 @@ const main = async (): Promise<number> => {
 
 if (import.meta.main) {
   const watchdog = setTimeout(() => {
-    console.error("soak: overran its time limit by two minutes; giving up");
+    console.error(`soak: overran its time limit (${LIMIT_SECONDS} s); giving up`);
+    killServer();
     Deno.exit(3);
-  }, (SECONDS + WARMUP_SECONDS + 120) * 1000);
+  }, LIMIT_SECONDS * 1000);
   const code = await main().catch((error) => {
     console.error("soak: crashed:", error);
+    killServer();
     return 1;
   });
   clearTimeout(watchdog);
