@@ -77,3 +77,32 @@ export const startServer = <E, R>(
     const context = yield* Layer.buildWithScope(layer, scope);
     return yield* Effect.provide(Server.Server, context);
   });
+
+/** The bytes of all `parts`, one after the other. */
+export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+};
+
+/**
+ * Makes a throwaway self-signed certificate for localhost / 127.0.0.1 in
+ * `dir` (`cert.pem`, `key.pem`) with openssl; false when openssl is missing.
+ * basicConstraints CA:FALSE because rustls refuses a CA as an end entity.
+ */
+export const selfSignedCert = (dir: string): Promise<boolean> =>
+  new Deno.Command("openssl", {
+    args: [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+      ...["-nodes", "-days", "1", "-subj", "/CN=localhost"],
+      ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+      ...["-addext", "basicConstraints=critical,CA:FALSE"],
+      ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output().then((out) => out.success, () => false);

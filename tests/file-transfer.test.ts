@@ -3,7 +3,7 @@ import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "e
 import { expect } from "vitest";
 import { type Address, type Connection, FileTransfer, Framing, Listener, Tcp } from "../mod.ts";
 import { createHasher, Sha256, toHex } from "../src/internal/sha256.ts";
-import { pattern, python, sameBytes, tempDir } from "./_helpers.ts";
+import { concatBytes, pattern, python, sameBytes, tempDir } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -21,17 +21,9 @@ const decoder = new TextDecoder();
 const frames = Framing.lengthPrefixed({ maxFrameLength: 64 * 1024 });
 const HELLO = new Uint8Array([0x46, 0x4e, 0x46, 0x54, 0x01]);
 
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 const jsonFrame = (value: unknown): Uint8Array =>
   Either.getOrThrow(frames.encode(JSON.stringify(value)));
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-};
 
 const subtleHex = (data: Uint8Array): Promise<string> =>
   crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>).then((d) =>

@@ -2,22 +2,15 @@ import { describe, it } from "@effect/vitest";
 import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "effect";
 import { expect } from "vitest";
 import { Connection, Framing, SocketError, Tcp } from "../mod.ts";
+import { concatBytes } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
 const text = new TextEncoder();
+const concat = concatBytes;
 const bytes = (s: string): Uint8Array => text.encode(s);
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-};
 
 /** Cuts `data` into pieces whose sizes cycle through `sizes` (whole if empty). */
 const split = (data: Uint8Array, sizes: ReadonlyArray<number>): Array<Uint8Array> => {

@@ -26,20 +26,12 @@ import {
   Server,
   Tcp,
 } from "../mod.ts";
+import { concatBytes, selfSignedCert } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (bytes: Uint8Array): string => decoder.decode(bytes);
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-};
+const concat = concatBytes;
 
 const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
   Effect.promise(() => Deno.makeTempDir({ prefix: "fibernet-platform-" })),
@@ -339,19 +331,7 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
   it.scopedLive("TLS through the generic constructors (DenoSocket.make, fromListener)", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir;
-      const made = yield* Effect.promise(() =>
-        new Deno.Command("openssl", {
-          args: [
-            ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
-            ...["-nodes", "-days", "1", "-subj", "/CN=localhost"],
-            ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            ...["-addext", "basicConstraints=critical,CA:FALSE"],
-            ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
-          ],
-          stdout: "null",
-          stderr: "null",
-        }).output().then((out) => out.success, () => false)
-      );
+      const made = yield* Effect.promise(() => selfSignedCert(dir));
       if (!made) return console.warn("skipped: openssl is not available");
       const cert = yield* Effect.promise(() => Deno.readTextFile(`${dir}/cert.pem`));
       const key = yield* Effect.promise(() => Deno.readTextFile(`${dir}/key.pem`));
@@ -382,19 +362,7 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
   it.scopedLive("TLS through DenoSocketServer.layerTls and DenoSocket.makeTls", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir;
-      const made = yield* Effect.promise(() =>
-        new Deno.Command("openssl", {
-          args: [
-            ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
-            ...["-nodes", "-days", "1", "-subj", "/CN=localhost"],
-            ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            ...["-addext", "basicConstraints=critical,CA:FALSE"],
-            ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
-          ],
-          stdout: "null",
-          stderr: "null",
-        }).output().then((out) => out.success, () => false)
-      );
+      const made = yield* Effect.promise(() => selfSignedCert(dir));
       if (!made) return console.warn("skipped: openssl is not available");
       const scope = yield* Effect.scope;
       const context = yield* Layer.buildWithScope(
