@@ -8,7 +8,9 @@
  * - upload: `FileTransfer.receive` into `--dir` (this library's protocol and
  *   the tutorial's, told apart by `receive` itself);
  * - control: answers one line `stats` with the counters below as JSON, so the
- *   soak can check the server's view against its own.
+ *   soak can check the server's view against its own; `gc` runs a full
+ *   garbage collection (under `--v8-flags=--expose-gc`) and answers with
+ *   `Deno.memoryUsage()`.
  *
  * Prints `SOAK-READY {"echo":PORT,"upload":PORT,"control":PORT}` once all
  * three listen. SIGTERM shuts it down gracefully (`Runtime.runMain`).
@@ -115,13 +117,25 @@ const stats = Effect.gen(function* () {
   };
 });
 
+/** `gc()` when the process runs with `--v8-flags=--expose-gc`. */
+const collectGarbage = (): boolean => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return false;
+  gc();
+  gc();
+  return true;
+};
+
 const control = (conn: Connection.Connection) =>
   Effect.gen(function* () {
     const request = yield* conn.readText(64);
-    if (Option.isNone(request) || request.value.trim() !== "stats") {
-      return yield* conn.write("unknown request\n");
+    const command = Option.getOrElse(request, () => "").trim();
+    if (command === "stats") return yield* conn.write(JSON.stringify(yield* stats) + "\n");
+    if (command === "gc") {
+      const collected = collectGarbage();
+      return yield* conn.write(JSON.stringify({ collected, ...Deno.memoryUsage() }) + "\n");
     }
-    yield* conn.write(JSON.stringify(yield* stats) + "\n");
+    yield* conn.write("unknown request\n");
   });
 
 const port = (server: Server.Server): number =>
