@@ -47,7 +47,7 @@ import * as FiberRef from "effect/FiberRef";
 import * as HashMap from "effect/HashMap";
 import * as Layer from "effect/Layer";
 import * as Metric from "effect/Metric";
-import type * as Scope from "effect/Scope";
+import * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
@@ -235,18 +235,24 @@ export const make = <E, R>(
       metrics.accepted.unsafeUpdate(1, []);
       metrics.active.unsafeModify(1, []);
       if (noDelay) setNoDelay(connection.raw);
-      // The fiber is the connection's own, so the annotation is set once and
-      // never restored (annotateLogs would save and restore it around the handler).
-      const run = Effect.zipRight(
-        FiberRef.update(
-          FiberRef.currentLogAnnotations,
-          HashMap.set("peer", Address.format(connection.remoteAddress) as unknown),
-        ),
-        Effect.catchAllCause(
-          Effect.scoped(handler(connection) as Effect.Effect<unknown, E, R>),
-          logFailure,
-        ),
-      ) as Effect.Effect<unknown>;
+      // The fiber is the connection's own, so its log annotation and its Scope
+      // are set once in its context and never restored: annotateLogs and
+      // Effect.scoped would save and restore them around the handler, which
+      // keeps two copies of the fiber's state alive per connection.
+      const run = Effect.flatMap(Scope.make(), (scope) =>
+        Effect.zipRight(
+          Effect.zipRight(
+            FiberRef.update(
+              FiberRef.currentLogAnnotations,
+              HashMap.set("peer", Address.format(connection.remoteAddress) as unknown),
+            ),
+            FiberRef.update(FiberRef.currentContext, Context.add(Scope.Scope, scope)),
+          ),
+          Effect.onExit(
+            Effect.catchAllCause(handler(connection) as Effect.Effect<unknown, E, R>, logFailure),
+            (exit) => Scope.close(scope, exit),
+          ),
+        )) as Effect.Effect<unknown>;
       return Effect.map(Effect.forkDaemon(run), (fiber) => {
         entry.fiber = fiber;
         fiber.addObserver(() => {

@@ -183,6 +183,35 @@ describe("Server", () => {
     20_000,
   );
 
+  it.scopedLive("each handler gets its own Scope, closed however the handler ends", () =>
+    Effect.gen(function* () {
+      const closed: string[] = [];
+      const server = yield* startServer((conn) =>
+        Effect.gen(function* () {
+          yield* Effect.addFinalizer((exit) =>
+            Effect.sync(() => closed.push(Exit.isInterrupted(exit) ? "interrupted" : "done"))
+          );
+          const first = yield* conn.read();
+          if (Option.isSome(first) && first.value[0] === 0x21) return yield* Effect.fail("bang");
+          if (Option.isSome(first)) yield* Effect.never;
+        }), { idleTimeout: "200 millis" });
+      const waitFor = (n: number) =>
+        Effect.repeat(Effect.sync(() => closed.length), {
+          until: (k) => k >= n,
+          schedule: Schedule.spaced("10 millis"),
+        }).pipe(Effect.timeout("5 seconds"));
+      // Ends normally (end of stream), fails, and is interrupted (idle timeout).
+      yield* Effect.scoped(Tcp.connect(server.address));
+      yield* waitFor(1);
+      const failing = yield* Tcp.connect(server.address);
+      yield* failing.write("!");
+      yield* waitFor(2);
+      // Sends nothing: its first read waits past idleTimeout.
+      yield* Tcp.connect(server.address);
+      yield* waitFor(3);
+      expect(closed).toEqual(["done", "done", "interrupted"]);
+    }));
+
   it.scopedLive("each connection's logs are annotated with its peer address", () =>
     Effect.gen(function* () {
       const server = yield* startServer((conn) =>
