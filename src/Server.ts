@@ -289,23 +289,24 @@ export const make = <E, R>(
       }
     });
 
-    const sweepIdle = Effect.sync(() => {
+    // Runs in the sweeper fiber, so the log goes through the program's own logger.
+    const sweepIdle = Effect.suspend(() => {
       const deadline = Date.now() - Duration.toMillis(idleTimeout);
+      const idle: Active[] = [];
       for (const entry of active) {
         const since = entry.connection.readWaitingSince;
-        if (since !== undefined && since < deadline && entry.fiber !== undefined) {
-          const fiber = entry.fiber;
-          entry.fiber = undefined;
-          Effect.runFork(
-            Effect.zipRight(
-              Effect.logInfo("closing idle connection").pipe(
-                Effect.annotateLogs("peer", Address.format(entry.connection.remoteAddress)),
-              ),
-              Fiber.interrupt(fiber),
-            ),
-          );
-        }
+        if (since !== undefined && since < deadline && entry.fiber !== undefined) idle.push(entry);
       }
+      return Effect.forEach(idle, (entry) => {
+        const fiber = entry.fiber!;
+        entry.fiber = undefined;
+        return Effect.zipRight(
+          Effect.logInfo("closing idle connection").pipe(
+            Effect.annotateLogs("peer", Address.format(entry.connection.remoteAddress)),
+          ),
+          Fiber.interruptFork(fiber),
+        );
+      }, { discard: true });
     });
     const idleMillis = Duration.toMillis(idleTimeout);
     const acceptFiber = yield* Effect.forkDaemon(acceptLoop);
