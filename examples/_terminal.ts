@@ -1,10 +1,20 @@
 /**
- * Terminal helpers shared by the examples: reading stdin line by line and
- * writing text to stdout, as Effects.
+ * Terminal helpers shared by the examples: command-line flags, reading stdin
+ * line by line and writing text to stdout, as Effects.
  *
  * @module
  */
 import { Effect, Option } from "effect";
+
+/**
+ * A reader of `--name VALUE` flags: the value after `name`, `""` when the
+ * flag is last (so a missing value is reported as bad input), or `undefined`
+ * when the flag is absent.
+ */
+export const flags = (args: ReadonlyArray<string>) => (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] ?? "" : undefined;
+};
 
 /**
  * Returns an Effect that reads the next line of stdin (without its `\n` or

@@ -13,7 +13,7 @@
  */
 import { Effect, Layer, Option } from "effect";
 import { Address, type Connection, Runtime, Server, type SocketError, Tcp } from "../mod.ts";
-import { stdinLines, write } from "./_terminal.ts";
+import { flags, stdinLines, write } from "./_terminal.ts";
 
 /** The greeting every client gets first. */
 export const WELCOME = "欢迎来到智能机器人！Welcome to the robot. Send q to quit.\n";
@@ -80,10 +80,7 @@ const usage = `usage:
   robot.ts --connect H:P            client only`;
 
 const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] ?? "" : undefined;
-  };
+  const flag = flags(args);
   if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
   const connect = flag("--connect");
   if (connect !== undefined) return client(connect);

@@ -16,7 +16,7 @@
  */
 import { Effect, Layer, Option, type Scope } from "effect";
 import { Address, Connection, Runtime, Server, SocketError, Tls } from "../mod.ts";
-import { stdinLines, write } from "./_terminal.ts";
+import { flags, stdinLines, write } from "./_terminal.ts";
 
 /** A generated certificate: PEM text and the files holding it. */
 export interface Certificate {
@@ -183,10 +183,7 @@ const usage = `usage:
   tls_echo.ts --connect H:P [--ca FILE]             client only, trusting the certificate in FILE`;
 
 const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] ?? "" : undefined;
-  };
+  const flag = flags(args);
   if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
   const connect = flag("--connect");
   if (connect !== undefined) {

@@ -14,7 +14,7 @@
  */
 import { Effect, Option, Stream } from "effect";
 import { Address, Runtime, type SocketError, Udp } from "../mod.ts";
-import { stdinLines } from "./_terminal.ts";
+import { flags, stdinLines } from "./_terminal.ts";
 
 const usage = `usage:
   udp.ts --serve [--host H] [--port P]   print each datagram and its sender (default 127.0.0.1:9999)
@@ -64,10 +64,7 @@ export const send = (target: string): Effect.Effect<void, SocketError.SocketErro
   }).pipe(Effect.scoped);
 
 const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] ?? "" : undefined;
-  };
+  const flag = flags(args);
   if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
   const target = flag("--send");
   if (target !== undefined) return send(target);
