@@ -106,3 +106,25 @@ export const selfSignedCert = (dir: string): Promise<boolean> =>
     stdout: "null",
     stderr: "null",
   }).output().then((out) => out.success, () => false);
+
+/**
+ * Runs an example as a user would (`deno run FLAGS examples/FILE`), types
+ * `input` on its stdin, and returns its exit status and output.
+ */
+export const runExample = async (
+  file: string,
+  flags: ReadonlyArray<string>,
+  input: string,
+): Promise<Deno.CommandOutput> => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, repoPath(`../examples/${file}`)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  return await child.output();
+};

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest";
 import { Effect, Layer, Option } from "effect";
 import { Server, Tcp } from "../mod.ts";
 import { robot, WELCOME } from "../examples/robot.ts";
-import { python, repoPath } from "./_helpers.ts";
+import { python, repoPath, runExample } from "./_helpers.ts";
 
 const startRobot = Effect.gen(function* () {
   const scope = yield* Effect.scope;
@@ -111,22 +111,11 @@ describe("robot example", () => {
   );
 
   it("runs end to end as a program: server + interactive client, q exits cleanly", async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-q",
-        "--allow-net=127.0.0.1",
-        repoPath("../examples/robot.ts"),
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(encode("你好\nsecond line\nq\n"));
-    await writer.close();
-    const out = await child.output();
+    const out = await runExample(
+      "robot.ts",
+      ["-q", "--allow-net=127.0.0.1"],
+      "你好\nsecond line\nq\n",
+    );
     const stdout = new TextDecoder().decode(out.stdout);
     expect(out.code).toBe(0);
     expect(stdout).toContain("欢迎");

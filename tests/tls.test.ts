@@ -4,7 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { Address, Connection, Framing, Server, type SocketError, Tcp, Tls, Unix } from "../mod.ts";
 import { type Certificate, generateCertificate, hasOpenssl } from "../examples/tls_echo.ts";
-import { hasIpv6, pattern, repoPath, sameBytes, tempDir } from "./_helpers.ts";
+import { hasIpv6, pattern, runExample, sameBytes, tempDir } from "./_helpers.ts";
 
 // Certificates are made at test time with openssl (nothing secret is in the
 // repository). CI needs the openssl command: apt-get install -y openssl.
@@ -371,24 +371,11 @@ describe.skipIf(!OPENSSL)("Tls", () => {
     }));
 
   it("examples/tls_echo.ts: server and client in one process, with a generated certificate", async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1",
-        "--allow-run=openssl",
-        "--allow-read",
-        "--allow-write",
-        repoPath("../examples/tls_echo.ts"),
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(encode("hello\n你好，TLS\nq\n"));
-    await writer.close();
-    const out = await child.output();
+    const out = await runExample(
+      "tls_echo.ts",
+      ["--allow-net=127.0.0.1", "--allow-run=openssl", "--allow-read", "--allow-write"],
+      "hello\n你好，TLS\nq\n",
+    );
     const stdout = text(out.stdout);
     expect(out.success, stdout + text(out.stderr)).toBe(true);
     expect(stdout).toContain("over TLS");
