@@ -29,6 +29,7 @@ import * as Stream from "effect/Stream";
 import * as Address from "./Address.ts";
 import { fromUnknown, type ReadReason, SocketError, type WriteReason } from "./SocketError.ts";
 import { readReasons, writeReasons } from "./internal/reasons.ts";
+import { copyOwned, Slabs } from "./internal/bytes.ts";
 
 /**
  * A connected, bidirectional byte stream.
@@ -80,7 +81,14 @@ export interface Connection {
    * `Option.none()` at end of stream. Invalid UTF-8 fails with `InvalidData`.
    */
   readText(maxBytes?: number): Effect.Effect<Option.Option<string>, SocketError<ReadReason>>;
-  /** Writes every byte (`sendall`); strings are encoded as UTF-8. */
+  /**
+   * Writes every byte (`sendall`); strings are encoded as UTF-8. As with
+   * `sendall`, success means the socket has taken the bytes, not that the
+   * peer has read them: a small write (up to 16 KiB) with no write ahead of
+   * it is copied and handed to the socket without waiting, and if sending it
+   * fails, the next write or `closeWrite` reports the error. `close` lets
+   * handed-over bytes go out first. The caller may reuse `data` at once.
+   */
   write(data: Uint8Array | string): Effect.Effect<void, SocketError<WriteReason>>;
   /**
    * Half-close: tells the peer no more data will come (it reads end of
@@ -120,6 +128,15 @@ export interface Connection {
 const MIN_BUFFER = 1024;
 /** Largest read buffer, reached by doubling while reads come back full. */
 const MAX_BUFFER = 64 * 1024;
+/** Largest write handed to the socket without waiting (copied if not owned). */
+const HANDOVER_MAX = 16 * 1024;
+/** Handed-over writes up to this size borrow a small slab, larger ones a large one. */
+const SMALL_SLAB = 2 * 1024;
+// Shared by all connections; a slab is only out while its write is in flight.
+const smallSlabs = new Slabs(SMALL_SLAB, 256);
+const largeSlabs = new Slabs(HANDOVER_MAX, 32);
+/** How long a close waits for a handed-over write to go out before it closes anyway. */
+const LINGER_MS = 30_000;
 /** Default `maxBytes` of a read. */
 const DEFAULT_MAX_READ = 64 * 1024;
 
@@ -205,18 +222,119 @@ export const forEachChunk = <E, R>(
   f: (chunk: Uint8Array) => Effect.Effect<unknown, E, R>,
   options?: ForEachOptions,
 ): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
-  const maxBytes = options?.maxBytes;
+  if (connection instanceof DenoConnection && (f as unknown) === connection.write) {
+    // An echo: the same copy loop as `copy`, without an Effect per chunk.
+    return Effect.asVoid(connection.copyTo(connection)) as Effect.Effect<
+      void,
+      E | SocketError<ReadReason>
+    >;
+  }
+  // A read Effect is a description: built once, it reads anew each time it runs.
   const read = options?.borrow
-    ? Effect.suspend(() => connection.readBorrowed(maxBytes))
-    : Effect.suspend(() => connection.read(maxBytes));
+    ? connection.readBorrowed(options.maxBytes)
+    : connection.read(options?.maxBytes);
+  const next = () => loop;
   const loop: Effect.Effect<void, E | SocketError<ReadReason>, R> = Effect.flatMap(
     read,
-    (chunk) => chunk._tag === "None" ? Effect.void : Effect.flatMap(f(chunk.value), () => loop),
+    (chunk) => chunk._tag === "None" ? Effect.void : Effect.flatMap(f(chunk.value), next),
   );
   return loop;
 };
 
+/**
+ * Copies everything `from` reads to `to`, in order, until `from` reaches end
+ * of stream, and succeeds with the number of bytes copied: an echo
+ * (`copy(conn, conn)`) or one direction of a proxy. Like Go's `io.Copy` or
+ * tokio's `io::copy`. The loop runs inside one Effect rather than one per
+ * chunk, reuses `from`'s read buffer, and reads again only once `to` has
+ * taken the chunk, so a slow `to` slows `from`'s peer instead of buffering.
+ * `to` is not half-closed at the end; do that with `to.closeWrite` if the
+ * protocol wants it. Interrupting the copy loses no bytes: a read still in
+ * progress completes into `from`'s next read.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Connection, Tcp } from "@fibernet/socket";
+ *
+ * // Forward one client to an upstream server, both directions.
+ * const proxy = (client: Connection.Connection) =>
+ *   Effect.gen(function* () {
+ *     const upstream = yield* Tcp.connect("127.0.0.1:8080");
+ *     yield* Effect.all([
+ *       Connection.copy(client, upstream).pipe(Effect.zipRight(upstream.closeWrite)),
+ *       Connection.copy(upstream, client),
+ *     ], { concurrency: 2 });
+ *   }).pipe(Effect.scoped);
+ * ```
+ */
+export const copy = (
+  from: Connection,
+  to: Connection,
+): Effect.Effect<number, SocketError<ReadReason | WriteReason>> => {
+  if (from instanceof DenoConnection && to instanceof DenoConnection) return from.copyTo(to);
+  return Effect.suspend(() => {
+    let copied = 0;
+    return Effect.map(
+      forEachChunk(from, (chunk) => {
+        copied += chunk.length;
+        return to.write(chunk);
+      }, { borrow: true }),
+      () => copied,
+    );
+  });
+};
+
+/** Drives one `copy`: read a chunk, write it, repeat, all in callbacks. */
+class CopyLoop {
+  private copied = 0;
+  private stopped = false;
+  private writing = false;
+
+  constructor(
+    private readonly from: DenoConnection,
+    private readonly to: DenoConnection,
+    private readonly resume: (
+      effect: Effect.Effect<number, SocketError<ReadReason | WriteReason>>,
+    ) => void,
+  ) {}
+
+  readonly next = (): void => {
+    if (this.stopped) return;
+    const chunk = this.from.pollChunk(this.next);
+    if (chunk === PENDING) return;
+    if (chunk === null) return this.end(Effect.succeed(this.copied));
+    if (chunk instanceof ParkedError) {
+      return this.end(Effect.fail(this.from.readError(chunk.error)));
+    }
+    this.copied += chunk.length;
+    this.writing = true;
+    this.to.writeFor(chunk, this.written);
+  };
+
+  private readonly written = (error: unknown): void => {
+    this.writing = false;
+    if (error !== WRITTEN) return this.end(Effect.fail(this.to.writeError(error)));
+    this.next();
+  };
+
+  private end(result: Effect.Effect<number, SocketError<ReadReason | WriteReason>>): void {
+    this.stopped = true;
+    this.resume(result);
+  }
+
+  /** Interrupted: stop reading; a chunk still being written keeps its buffer. */
+  stop(): void {
+    this.stopped = true;
+    this.from.cancelPoll(this.next);
+    if (this.writing) this.from.giveUpBuffer();
+  }
+}
+
 const NOTHING: unique symbol = Symbol("nothing");
+const PENDING: unique symbol = Symbol("pending");
+/** What `writeFor` reports when every byte was written. */
+const WRITTEN: unique symbol = Symbol("written");
 const EMPTY = new Uint8Array(0);
 
 class ParkedError {
@@ -252,7 +370,8 @@ class DenoConnection implements Connection {
   private eof = false;
   private closed = false;
   private writing = false;
-  private writeQueue: Array<() => void> | undefined = undefined;
+  /** Writes waiting for the one in progress; `abort` is true when the connection closed first. */
+  private writeQueue: Array<(abort: boolean) => void> | undefined = undefined;
   private decoder: TextDecoder | undefined = undefined;
 
   // Bound once so `conn.write` and `conn.read` can be passed around as functions.
@@ -299,85 +418,149 @@ class DenoConnection implements Connection {
     .async<Option.Option<Uint8Array>, ReadError>((resume) =>
       this.registerRead(resume, DEFAULT_MAX_READ, true)
     );
-  private readonly cancelRead: Effect.Effect<void> = Effect.sync(() => {
-    // The read keeps going in the background; its result is parked for the next read.
-    this.readResume = undefined;
-  });
+  /**
+   * What a waiting reader is resumed with: it takes the result from the
+   * connection only when its fiber actually runs it. A reader interrupted in
+   * the meantime never runs it, so the result stays parked for the next read
+   * and no canceller (and its interrupt bookkeeping) is needed per read.
+   */
+  private readonly takeRead: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
+    .suspend(() => this.takeReadResult());
 
   private registerRead(
     resume: (effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void,
     maxBytes: number,
     borrow: boolean,
-  ): Effect.Effect<void> | void {
-    if (this.leftover !== undefined) {
-      return resume(Effect.succeed(Option.some(this.takeLeftover(maxBytes))));
-    }
-    if (this.parked !== NOTHING) {
-      const parked = this.parked;
-      this.parked = NOTHING;
-      return resume(
-        parked instanceof ParkedError
-          ? Effect.fail(this.readError(parked.error))
-          : Effect.succeed(this.finishRead(parked, maxBytes, borrow)),
-      );
-    }
-    if (this.eof) return resume(Effect.succeed(Option.none()));
-    this.readResume = resume;
+  ): void {
     this.readMax = maxBytes;
     this.readBorrow = borrow;
-    if (!this.reading) {
-      this.reading = true;
-      if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
-      this.readWaitingSince = Date.now();
-      let pending: Promise<number | null>;
-      try {
-        pending = this.raw.read(this.buffer);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(this.onReadDone, this.onReadFailed);
+    if (this.hasReadResult()) return resume(this.takeRead);
+    this.readResume = resume;
+    this.startRawRead();
+  }
+
+  /** Whether a read can complete now (data, end of stream or an error waiting). */
+  private hasReadResult(): boolean {
+    if (this.leftover !== undefined || this.parked !== NOTHING || this.eof) return true;
+    if (!this.closed) return false;
+    this.parked = new ParkedError(undefined);
+    return true;
+  }
+
+  private startRawRead(): void {
+    if (this.reading) return;
+    this.reading = true;
+    if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
+    this.readWaitingSince = Date.now();
+    let pending: Promise<number | null>;
+    try {
+      pending = this.raw.read(this.buffer);
+    } catch (error) {
+      pending = Promise.reject(error);
     }
-    return this.cancelRead;
+    pending.then(this.onReadDone, this.onReadFailed);
   }
 
   private readonly onReadDone = (n: number | null): void => {
     this.reading = false;
-    const resume = this.readResume;
-    if (resume === undefined) {
-      this.parked = n;
-      return;
-    }
-    this.readResume = undefined;
-    resume(Effect.succeed(this.finishRead(n, this.readMax, this.readBorrow)));
+    if (this.closed) return;
+    this.parked = n;
+    this.wakeReader();
   };
 
   private readonly onReadFailed = (error: unknown): void => {
     this.reading = false;
     this.readWaitingSince = undefined;
-    const resume = this.readResume;
-    if (resume === undefined) {
-      this.parked = new ParkedError(error);
-      return;
+    if (this.closed && this.parked instanceof ParkedError) return;
+    this.parked = new ParkedError(error);
+    // A reset breaks both directions; writes handed over later could not report it.
+    if (this.writeFailure === undefined && this.readError(error).reason === "ConnectionReset") {
+      this.writeFailure = error;
     }
-    this.readResume = undefined;
-    resume(Effect.fail(this.readError(error)));
+    this.wakeReader();
   };
 
+  /** A copy loop waiting for this connection's next chunk (instead of a fiber). */
+  private readWaker: (() => void) | undefined = undefined;
+
+  private wakeReader(): void {
+    const resume = this.readResume;
+    if (resume !== undefined) {
+      this.readResume = undefined;
+      return resume(this.takeRead);
+    }
+    const waker = this.readWaker;
+    if (waker !== undefined) {
+      this.readWaker = undefined;
+      waker();
+    }
+  }
+
+  private takeReadResult(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    const result = this.takeChunk();
+    if (result === PENDING) {
+      return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) =>
+        this.registerRead(resume, this.readMax, this.readBorrow)
+      );
+    }
+    if (result === null) return Effect.succeed(Option.none());
+    return result instanceof ParkedError
+      ? Effect.fail(this.readError(result.error))
+      : Effect.succeed(Option.some(result));
+  }
+
+  /** The waiting read result: a chunk, `null` at end of stream, an error, or PENDING. */
+  private takeChunk(): Uint8Array | null | ParkedError | typeof PENDING {
+    if (this.leftover !== undefined) return this.takeLeftover(this.readMax);
+    const parked = this.parked;
+    if (parked === NOTHING) return this.eof ? null : PENDING;
+    this.parked = NOTHING;
+    return parked instanceof ParkedError ? parked : this.finishRead(parked);
+  }
+
+  /**
+   * For a copy loop: the next chunk (lent from the read buffer) if one is
+   * ready, else PENDING, and `wake` is called once one is.
+   */
+  pollChunk(wake: () => void): Uint8Array | null | ParkedError | typeof PENDING {
+    this.readMax = DEFAULT_MAX_READ;
+    this.readBorrow = true;
+    if (this.hasReadResult()) return this.takeChunk();
+    this.readWaker = wake;
+    this.startRawRead();
+    return PENDING;
+  }
+
+  /** Copies what this connection reads to `target` (see {@link copy}). */
+  copyTo(target: DenoConnection): Effect.Effect<number, SocketError<ReadReason | WriteReason>> {
+    return Effect.async((resume) => {
+      const loop = new CopyLoop(this, target, resume);
+      loop.next();
+      return Effect.sync(() => loop.stop());
+    });
+  }
+
+  /** The read buffer is still being written elsewhere: the next read gets a new one. */
+  giveUpBuffer(): void {
+    if (!this.reading) this.buffer = undefined;
+  }
+
+  /** Stops waking `wake`; a read in progress keeps going and its result waits for the next read. */
+  cancelPoll(wake: () => void): void {
+    if (this.readWaker === wake) this.readWaker = undefined;
+  }
+
   /** Turns the result of a finished read into a chunk, adapting the buffer size. */
-  private finishRead(
-    n: number | null,
-    maxBytes: number,
-    borrow: boolean,
-  ): Option.Option<Uint8Array> {
+  private finishRead(n: number | null): Uint8Array | null {
     this.readWaitingSince = undefined;
     if (n === null) {
       this.eof = true;
-      return Option.none();
+      return null;
     }
     const buffer = this.buffer!;
     this.bytesRead += n;
     let chunk: Uint8Array;
-    if (borrow) {
+    if (this.readBorrow) {
       // Lent: valid until the next read refills the buffer.
       chunk = buffer.subarray(0, n);
     } else if (n * 2 >= buffer.length) {
@@ -385,14 +568,14 @@ class DenoConnection implements Connection {
       chunk = buffer.subarray(0, n);
       this.buffer = undefined;
     } else {
-      chunk = buffer.slice(0, n);
+      chunk = copyOwned(buffer.subarray(0, n));
     }
     this.adapt(n, buffer.length);
-    if (n > maxBytes) {
-      this.leftover = chunk.subarray(maxBytes);
-      chunk = chunk.subarray(0, maxBytes);
+    if (n > this.readMax) {
+      this.leftover = chunk.subarray(this.readMax);
+      chunk = chunk.subarray(0, this.readMax);
     }
-    return Option.some(chunk);
+    return chunk;
   }
 
   /**
@@ -433,7 +616,7 @@ class DenoConnection implements Connection {
     return left.subarray(0, maxBytes);
   }
 
-  private readError(error: unknown): ReadError {
+  readError(error: unknown): ReadError {
     if (this.closed) {
       return new SocketError({
         reason: "Closed",
@@ -509,8 +692,52 @@ class DenoConnection implements Connection {
   }
 
   private writeData(data: Uint8Array | string): Effect.Effect<void, WriteError> {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (bytes.length === 0) return Effect.void;
+    if (typeof data === "string") {
+      const bytes = encoder.encode(data);
+      return bytes.length === 0 ? Effect.void : Effect.suspend(() => this.beginWrite(bytes, true));
+    }
+    return data.length === 0 ? Effect.void : Effect.suspend(() => this.beginWrite(data, false));
+  }
+
+  /**
+   * A small write with nothing ahead of it is handed to the socket and
+   * completes at once, as `send` does into the kernel's buffer: its bytes are
+   * copied (unless this connection owns them), and a failure is reported by
+   * the next write or `closeWrite`. The fiber is not suspended, which saves
+   * most of the cost of a request/response round trip. Larger writes, and
+   * writes behind another, wait until the socket has taken every byte.
+   */
+  private beginWrite(bytes: Uint8Array, owned: boolean): Effect.Effect<void, WriteError> {
+    if (this.writeFailure !== undefined) return Effect.fail(this.writeError(this.writeFailure));
+    if (this.writeShut && !this.closed) {
+      return Effect.fail(
+        new SocketError({
+          reason: "BrokenPipe",
+          operation: "write",
+          address: this.label,
+          detail: "this side's writing was closed by closeWrite",
+        }),
+      );
+    }
+    if (!this.writing && !this.closed && bytes.length <= HANDOVER_MAX) {
+      this.writing = true;
+      if (owned) {
+        this.writeBytes = bytes;
+      } else {
+        // Copied into a lent slab: the caller may reuse `bytes` as soon as this returns.
+        const slab = (bytes.length <= SMALL_SLAB ? smallSlabs : largeSlabs).take();
+        slab.set(bytes);
+        this.writeSlab = slab;
+        this.writeBytes = slab.subarray(0, bytes.length);
+      }
+      this.writeOffset = 0;
+      this.writeHandedOver = true;
+      this.bytesWritten += bytes.length;
+      this.continueWrite();
+      return this.writeFailure === undefined
+        ? Effect.void
+        : Effect.fail(this.writeError(this.writeFailure));
+    }
     return Effect.async<void, WriteError>((resume) => {
       if (!this.writing) {
         this.writing = true;
@@ -519,7 +746,8 @@ class DenoConnection implements Connection {
       }
       // Another write is in progress: queue behind it. A queued write that is
       // interrupted before it starts is dropped, so nothing half-written follows.
-      const start = () => this.startWrite(bytes, resume);
+      const start = (abort: boolean) =>
+        abort ? resume(Effect.fail(this.writeError(undefined))) : this.startWrite(bytes, resume);
       (this.writeQueue ??= []).push(start);
       return Effect.sync(() => {
         const queue = this.writeQueue;
@@ -533,12 +761,29 @@ class DenoConnection implements Connection {
   // callbacks bound once, so a write allocates no closures of its own.
   private writeBytes: Uint8Array = EMPTY;
   private writeOffset = 0;
+  /** Who hears how the current write ended: a fiber, a copy loop, or no one (handed over). */
   private writeResume: ((effect: Effect.Effect<void, WriteError>) => void) | undefined;
+  private writeCallback: ((error: unknown) => void) | undefined = undefined;
+  private writeHandedOver = false;
+  /** The slab a handed-over write was copied into, given back once written. */
+  private writeSlab: Uint8Array | undefined = undefined;
+  /**
+   * Why the connection can no longer be written to (a handed-over write
+   * failed, or a read saw a reset): every later write fails with it.
+   */
+  private writeFailure: unknown = undefined;
+  /** `closeWrite` has begun: later writes fail with BrokenPipe. */
+  private writeShut = false;
 
   private startWrite(
     bytes: Uint8Array,
     resume: (effect: Effect.Effect<void, WriteError>) => void,
   ): void {
+    if (this.closed || this.writeFailure !== undefined) {
+      // Closed (or broken) while this write waited in the queue.
+      this.writeFinished();
+      return resume(Effect.fail(this.writeError(this.writeFailure)));
+    }
     this.writeBytes = bytes;
     this.writeOffset = 0;
     this.writeResume = resume;
@@ -559,43 +804,87 @@ class DenoConnection implements Connection {
     pending.then(this.onWriteDone, this.onWriteFailed);
   }
 
+  /**
+   * For a copy loop: writes every byte of `bytes` after the writes already
+   * queued, then calls `done` with {@link WRITTEN} or the error.
+   */
+  writeFor(bytes: Uint8Array, done: (error: unknown) => void): void {
+    if (!this.writing) {
+      this.writing = true;
+      return this.startCallbackWrite(bytes, done);
+    }
+    (this.writeQueue ??= []).push((abort) =>
+      abort ? done(undefined) : this.startCallbackWrite(bytes, done)
+    );
+  }
+
+  private startCallbackWrite(bytes: Uint8Array, done: (error: unknown) => void): void {
+    if (this.closed || this.writeFailure !== undefined) {
+      const failure = this.writeFailure;
+      this.writeFinished();
+      return done(failure);
+    }
+    this.writeBytes = bytes;
+    this.writeOffset = 0;
+    this.writeCallback = done;
+    this.continueWrite();
+  }
+
   private readonly onWriteDone = (n: number): void => {
-    this.bytesWritten += n;
+    // A handed-over write was counted when it was accepted.
+    if (!this.writeHandedOver) this.bytesWritten += n;
     this.writeOffset += n;
     if (this.writeOffset < this.writeBytes.length) return this.continueWrite();
-    const resume = this.writeResume!;
-    this.writeResume = undefined;
-    this.writeBytes = EMPTY;
-    this.writeFinished();
-    resume(Effect.void);
+    const resume = this.writeResume;
+    const callback = this.writeCallback;
+    this.endWrite();
+    if (resume !== undefined) resume(Effect.void);
+    else if (callback !== undefined) callback(WRITTEN);
   };
 
   private readonly onWriteFailed = (error: unknown): void => {
-    const resume = this.writeResume!;
-    this.writeResume = undefined;
-    this.writeBytes = EMPTY;
-    this.writeFinished();
-    resume(Effect.fail(this.writeError(error)));
+    const resume = this.writeResume;
+    const callback = this.writeCallback;
+    if (this.writeHandedOver) this.writeFailure = error;
+    this.endWrite();
+    if (resume !== undefined) resume(Effect.fail(this.writeError(error)));
+    else if (callback !== undefined) callback(error);
   };
+
+  private endWrite(): void {
+    this.writeResume = undefined;
+    this.writeCallback = undefined;
+    this.writeHandedOver = false;
+    this.writeBytes = EMPTY;
+    if (this.writeSlab !== undefined) this.giveSlab(this.writeSlab);
+    this.writeFinished();
+  }
+
+  private giveSlab(slab: Uint8Array): void {
+    this.writeSlab = undefined;
+    (slab.length === SMALL_SLAB ? smallSlabs : largeSlabs).give(slab);
+  }
 
   private writeFinished(): void {
     const next = this.writeQueue?.shift();
-    if (next === undefined) this.writing = false;
-    else next();
+    if (next !== undefined) return next(false);
+    this.writing = false;
+    // A close that waited for a handed-over write.
+    if (this.closed) this.closeRaw();
   }
 
   /** Resolves once every write queued so far has finished. */
   private writesDone(): Promise<void> {
     if (!this.writing) return Promise.resolve();
     return new Promise((resolve) => {
-      (this.writeQueue ??= []).push(() => {
-        this.writeFinished();
+      (this.writeQueue ??= []).push((abort) => {
+        if (!abort) this.writeFinished();
         resolve();
       });
     });
   }
 
-  private writeError(error: unknown, operation: "write" | "closeWrite" = "write"): WriteError {
+  writeError(error: unknown, operation: "write" | "closeWrite" = "write"): WriteError {
     if (this.closed) {
       return new SocketError({ reason: "Closed", operation, address: this.label, cause: error });
     }
@@ -605,8 +894,11 @@ class DenoConnection implements Connection {
   get closeWrite(): Effect.Effect<void, WriteError> {
     return Effect.tryPromise({
       try: async () => {
+        this.writeShut = true;
         // Queued writes go out before the FIN.
         await this.writesDone();
+        if (this.closed) throw new Deno.errors.BadResource("closed");
+        if (this.writeFailure !== undefined) throw this.writeFailure;
         await this.raw.closeWrite();
       },
       catch: (error) => this.writeError(error, "closeWrite"),
@@ -617,16 +909,44 @@ class DenoConnection implements Connection {
     return Effect.sync(() => this.unsafeClose());
   }
 
-  /** Closes the socket at once; safe to call more than once. */
+  /**
+   * Closes the socket; safe to call more than once. Bytes already handed to
+   * the socket still go out first (for at most {@link LINGER_MS}), as the
+   * kernel does with its send buffer; a waiting read ends with `Closed` at once.
+   */
   unsafeClose(): void {
     if (this.closed) return;
     this.closed = true;
+    // Writes still waiting their turn will not go out: they fail with Closed now.
+    const queued = this.writeQueue;
+    this.writeQueue = undefined;
+    if (queued !== undefined) { for (const abort of queued) abort(true); }
+    if (this.writing && this.writeHandedOver) {
+      const timer = setTimeout(this.closeRaw, LINGER_MS);
+      Deno.unrefTimer(timer);
+      this.lingerTimer = timer;
+      if (this.reading) {
+        this.parked = new ParkedError(undefined);
+        this.wakeReader();
+      }
+      return;
+    }
+    this.closeRaw();
+  }
+
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private rawClosed = false;
+
+  private readonly closeRaw = (): void => {
+    if (this.rawClosed) return;
+    this.rawClosed = true;
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     try {
       this.raw.close();
     } catch {
       // Already closed by the runtime (e.g. a TLS handshake failure).
     }
-  }
+  };
 
   get stream(): Stream.Stream<Uint8Array, ReadError> {
     return Stream.repeatEffectOption(
