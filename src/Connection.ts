@@ -342,15 +342,12 @@ class ParkedError {
 }
 
 class DenoConnection implements Connection {
-  readonly localAddress: Address.Address;
   readonly remoteAddress: Address.Address;
   readonly raw: Deno.Conn;
   bytesRead = 0;
   bytesWritten = 0;
   readWaitingSince: number | undefined = undefined;
 
-  private readonly label: string;
-  private readonly isTcp: boolean;
   /** Reused read buffer; handed over (and dropped) when a read fills most of it. */
   private buffer: Uint8Array | undefined = undefined;
   private bufferSize = MIN_BUFFER;
@@ -374,19 +371,46 @@ class DenoConnection implements Connection {
   private writeQueue: Array<(abort: boolean) => void> | undefined = undefined;
   private decoder: TextDecoder | undefined = undefined;
 
-  // Bound once so `conn.write` and `conn.read` can be passed around as functions.
-  readonly read: Connection["read"] = (maxBytes) => this.readChunk(maxBytes, false);
-  readonly readBorrowed: Connection["readBorrowed"] = (maxBytes) => this.readChunk(maxBytes, true);
-  readonly write: Connection["write"] = (data) => this.writeData(data);
-  readonly readExactly: Connection["readExactly"] = (n) => this.readExactBytes(n);
-  readonly readText: Connection["readText"] = (maxBytes) => this.readTextChunk(maxBytes);
+  // Bound so `conn.write` and `conn.read` can be passed around as functions;
+  // made on first use, since most connections need only one or two of them.
+  private boundRead: Connection["read"] | undefined = undefined;
+  private boundReadBorrowed: Connection["readBorrowed"] | undefined = undefined;
+  private boundWrite: Connection["write"] | undefined = undefined;
+  private boundReadExactly: Connection["readExactly"] | undefined = undefined;
+  private boundReadText: Connection["readText"] | undefined = undefined;
+  get read(): Connection["read"] {
+    return this.boundRead ??= (maxBytes) => this.readChunk(maxBytes, false);
+  }
+  get readBorrowed(): Connection["readBorrowed"] {
+    return this.boundReadBorrowed ??= (maxBytes) => this.readChunk(maxBytes, true);
+  }
+  get write(): Connection["write"] {
+    return this.boundWrite ??= (data) => this.writeData(data);
+  }
+  get readExactly(): Connection["readExactly"] {
+    return this.boundReadExactly ??= (n) => this.readExactBytes(n);
+  }
+  get readText(): Connection["readText"] {
+    return this.boundReadText ??= (maxBytes) => this.readTextChunk(maxBytes);
+  }
 
   constructor(conn: Deno.Conn) {
     this.raw = conn;
-    this.localAddress = Address.fromDeno(conn.localAddr);
     this.remoteAddress = Address.fromDeno(conn.remoteAddr);
-    this.label = Address.format(this.remoteAddress);
-    this.isTcp = conn.remoteAddr.transport === "tcp";
+  }
+
+  private localAddressCache: Address.Address | undefined = undefined;
+  get localAddress(): Address.Address {
+    return this.localAddressCache ??= Address.fromDeno(this.raw.localAddr);
+  }
+
+  /** The peer, for error messages. */
+  private get label(): string {
+    return Address.format(this.remoteAddress);
+  }
+
+  private get isTcp(): boolean {
+    return this.raw.remoteAddr.transport === "tcp";
   }
 
   private readChunk(
@@ -410,22 +434,28 @@ class DenoConnection implements Connection {
 
   // The read path keeps its state on the connection and reuses one Effect and
   // two callbacks, so a waiting read allocates (and an idle connection holds) little.
-  private readonly readDefault: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
-    .async<Option.Option<Uint8Array>, ReadError>((resume) =>
+  private readDefaultCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
+  private readDefaultBorrowedCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
+  private get readDefault(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    return this.readDefaultCache ??= Effect.async((resume) =>
       this.registerRead(resume, DEFAULT_MAX_READ, false)
     );
-  private readonly readDefaultBorrowed: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
-    .async<Option.Option<Uint8Array>, ReadError>((resume) =>
+  }
+  private get readDefaultBorrowed(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    return this.readDefaultBorrowedCache ??= Effect.async((resume) =>
       this.registerRead(resume, DEFAULT_MAX_READ, true)
     );
+  }
   /**
    * What a waiting reader is resumed with: it takes the result from the
    * connection only when its fiber actually runs it. A reader interrupted in
    * the meantime never runs it, so the result stays parked for the next read
    * and no canceller (and its interrupt bookkeeping) is needed per read.
    */
-  private readonly takeRead: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect
-    .suspend(() => this.takeReadResult());
+  private takeReadCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
+  private get takeRead(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    return this.takeReadCache ??= Effect.suspend(() => this.takeReadResult());
+  }
 
   private registerRead(
     resume: (effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void,

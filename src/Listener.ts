@@ -125,8 +125,17 @@ class DenoListener implements Listener {
   readonly address: Address.Address;
   private readonly label: string;
   private closed = false;
-  /** An accept whose caller was interrupted: the next accept takes its connection. */
-  private inflight: Promise<Deno.Conn> | undefined = undefined;
+  /** An accept is in progress in the runtime. */
+  private accepting = false;
+  /** The fiber waiting for it, if any. */
+  private acceptResume:
+    | ((effect: Effect.Effect<Connection.Connection, SocketError<AcceptReason>>) => void)
+    | undefined = undefined;
+  /**
+   * A finished accept not yet taken: kept when its caller was interrupted,
+   * so the next accept returns that connection instead of losing it.
+   */
+  private ready: { readonly conn: Deno.Conn } | { readonly error: unknown } | undefined = undefined;
 
   constructor(
     readonly raw: Deno.Listener,
@@ -136,38 +145,57 @@ class DenoListener implements Listener {
     this.label = Address.format(this.address);
   }
 
-  get accept(): Effect.Effect<Connection.Connection, SocketError<AcceptReason>> {
-    return Effect.async<Connection.Connection, SocketError<AcceptReason>>((resume) => {
-      if (this.closed) {
-        resume(Effect.fail(this.closedError(undefined)));
-        return;
+  // Built once; a waiting fiber is resumed with `takeAccepted`, which it runs
+  // only if it was not interrupted meanwhile, so no canceller is needed.
+  readonly accept: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = Effect
+    .async((resume) => {
+      if (this.closed) return resume(Effect.fail(this.closedError(undefined)));
+      if (this.ready !== undefined) return resume(this.takeAccepted);
+      this.acceptResume = resume;
+      if (this.accepting) return;
+      this.accepting = true;
+      let pending: Promise<Deno.Conn>;
+      try {
+        pending = this.raw.accept();
+      } catch (error) {
+        pending = Promise.reject(error);
       }
-      let interrupted = false;
-      const pending = this.inflight ?? this.raw.accept();
-      this.inflight = pending;
-      pending.then(
-        (conn) => {
-          if (interrupted) return;
-          this.inflight = undefined;
-          resume(Effect.succeed(this.wrap(conn)));
-        },
-        (error) => {
-          if (interrupted) return;
-          this.inflight = undefined;
-          resume(
-            Effect.fail(
-              this.closed
-                ? this.closedError(error)
-                : fromUnknown(error, "accept", this.label, acceptReasons),
-            ),
-          );
-        },
-      );
-      return Effect.sync(() => {
-        interrupted = true;
-      });
+      pending.then(this.onAccepted, this.onAcceptFailed);
     });
+
+  private readonly onAccepted = (conn: Deno.Conn): void => {
+    this.accepting = false;
+    if (this.closed) return conn.close(); // accepted for nobody
+    this.ready = { conn };
+    this.wakeAcceptor();
+  };
+
+  private readonly onAcceptFailed = (error: unknown): void => {
+    this.accepting = false;
+    this.ready = { error };
+    this.wakeAcceptor();
+  };
+
+  private wakeAcceptor(): void {
+    const resume = this.acceptResume;
+    if (resume === undefined) return;
+    this.acceptResume = undefined;
+    resume(this.takeAccepted);
   }
+
+  private readonly takeAccepted: Effect.Effect<
+    Connection.Connection,
+    SocketError<AcceptReason>
+  > = Effect.suspend(() => {
+    const ready = this.ready!;
+    this.ready = undefined;
+    if ("conn" in ready) return Effect.succeed(this.wrap(ready.conn));
+    return Effect.fail(
+      this.closed
+        ? this.closedError(ready.error)
+        : fromUnknown(ready.error, "accept", this.label, acceptReasons),
+    );
+  });
 
   private closedError(cause: unknown): SocketError<AcceptReason> {
     return new SocketError({ reason: "Closed", operation: "accept", address: this.label, cause });
@@ -183,7 +211,13 @@ class DenoListener implements Listener {
         // already closed
       }
       // A connection accepted for an interrupted caller is nobody's: close it.
-      this.inflight?.then((conn) => conn.close(), () => {});
+      const ready = this.ready;
+      this.ready = undefined;
+      if (ready !== undefined && "conn" in ready) ready.conn.close();
+      // A waiting caller learns the listener is closed now.
+      const resume = this.acceptResume;
+      this.acceptResume = undefined;
+      resume?.(Effect.fail(this.closedError(undefined)));
     });
   }
 }

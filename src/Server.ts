@@ -51,6 +51,7 @@ import * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
+import type { AcceptReason, SocketError } from "./SocketError.ts";
 
 /**
  * What a handler is: given a connection, an Effect that serves it. The
@@ -266,28 +267,29 @@ export const make = <E, R>(
       });
     };
 
-    const backoff = { delay: 0 };
-    const acceptLoop: Effect.Effect<void> = Effect.gen(function* () {
-      while (true) {
-        yield* waitForSlot;
-        const result = yield* Effect.either(listener.accept);
-        if (result._tag === "Right") {
-          backoff.delay = 0;
-          yield* serveOne(result.right);
-          continue;
-        }
-        const error = result.left;
-        if (error.reason === "Closed") return;
-        // A client that reset before it was accepted: its problem, not the server's.
-        if (error.reason === "ConnectionReset") continue;
-        // EMFILE and the like: the listener survives, so wait and try again.
-        backoff.delay = Math.min(1000, backoff.delay === 0 ? 10 : backoff.delay * 2);
-        yield* Effect.logWarning(
-          `accept failed, retrying in ${backoff.delay} ms: ${error.message}`,
-        );
-        yield* Effect.sleep(backoff.delay);
-      }
+    // A hand-written loop rather than Effect.gen: it runs once per connection.
+    let backoffDelay = 0;
+    const onAcceptError = (error: SocketError<AcceptReason>): Effect.Effect<void> => {
+      if (error.reason === "Closed") return Effect.void;
+      // A client that reset before it was accepted: its problem, not the server's.
+      if (error.reason === "ConnectionReset") return acceptLoop;
+      // EMFILE and the like: the listener survives, so wait and try again.
+      backoffDelay = Math.min(1000, backoffDelay === 0 ? 10 : backoffDelay * 2);
+      return Effect.logWarning(
+        `accept failed, retrying in ${backoffDelay} ms: ${error.message}`,
+      ).pipe(Effect.zipRight(Effect.sleep(backoffDelay)), Effect.zipRight(acceptLoop));
+    };
+    const onAccepted = (connection: Connection.Connection): Effect.Effect<void> => {
+      backoffDelay = 0;
+      return Effect.zipRight(serveOne(connection), acceptLoop);
+    };
+    const acceptNext: Effect.Effect<void> = Effect.matchEffect(listener.accept, {
+      onFailure: onAcceptError,
+      onSuccess: onAccepted,
     });
+    const acceptLoop: Effect.Effect<void> = Effect.suspend(() =>
+      slots > 0 ? acceptNext : Effect.zipRight(waitForSlot, acceptNext)
+    );
 
     // Runs in the sweeper fiber, so the log goes through the program's own logger.
     const sweepIdle = Effect.suspend(() => {
