@@ -135,6 +135,8 @@ const SMALL_SLAB = 2 * 1024;
 // Shared by all connections; a slab is only out while its write is in flight.
 const smallSlabs = new Slabs(SMALL_SLAB, 256);
 const largeSlabs = new Slabs(HANDOVER_MAX, 32);
+/** Read buffers of closed connections, for new ones. */
+const readBuffers = new Slabs(MIN_BUFFER, 1024);
 /** How long a close waits for a handed-over write to go out before it closes anyway. */
 const LINGER_MS = 30_000;
 /** Default `maxBytes` of a read. */
@@ -351,6 +353,8 @@ class DenoConnection implements Connection {
   /** Reused read buffer; handed over (and dropped) when a read fills most of it. */
   private buffer: Uint8Array | undefined = undefined;
   private bufferSize = MIN_BUFFER;
+  /** A chunk lent from the buffer may still be in use (until the next read). */
+  private lent = false;
   private smallReads = 0;
   /** The fiber waiting for the pending read, if any. */
   private readResume:
@@ -480,7 +484,12 @@ class DenoConnection implements Connection {
   private startRawRead(): void {
     if (this.reading) return;
     this.reading = true;
-    if (this.buffer === undefined) this.buffer = new Uint8Array(this.bufferSize);
+    if (this.buffer === undefined) {
+      this.buffer = this.bufferSize === MIN_BUFFER
+        ? readBuffers.take()
+        : new Uint8Array(this.bufferSize);
+    }
+    this.lent = false; // the read refills the buffer: lent chunks are void now
     this.readWaitingSince = Date.now();
     let pending: Promise<number | null>;
     try {
@@ -593,6 +602,7 @@ class DenoConnection implements Connection {
     if (this.readBorrow) {
       // Lent: valid until the next read refills the buffer.
       chunk = buffer.subarray(0, n);
+      this.lent = true;
     } else if (n * 2 >= buffer.length) {
       // Mostly full: hand the buffer over instead of copying it.
       chunk = buffer.subarray(0, n);
@@ -970,6 +980,13 @@ class DenoConnection implements Connection {
   private readonly closeRaw = (): void => {
     if (this.rawClosed) return;
     this.rawClosed = true;
+    // A small read buffer nobody can still see goes to the next connection:
+    // allocating one costs more than a short connection's whole echo.
+    const buffer = this.buffer;
+    if (buffer !== undefined && !this.reading && !this.lent && buffer.length === MIN_BUFFER) {
+      this.buffer = undefined;
+      readBuffers.give(buffer);
+    }
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     try {
       this.raw.close();

@@ -7,7 +7,8 @@
 //
 // - `copyOwned` carves chunks the caller keeps out of a shared arena, as
 //   Node does for small Buffers: a chunk keeps its arena (16 KiB) alive.
-// - `Slabs` lends a buffer for a write in flight and takes it back after.
+// - `Slabs` is a free list of equally sized buffers: one lent to a write in
+//   flight, or a closed connection's read buffer for the next connection.
 
 const ARENA_SIZE = 16 * 1024;
 /** Chunks larger than this get their own buffer (an arena would waste too much). */
@@ -32,8 +33,9 @@ export const copyOwned = (bytes: Uint8Array): Uint8Array => {
 };
 
 /**
- * A free list of equally sized buffers lent out while a write is in flight.
- * Only `keep` free buffers are retained, so a burst does not pin memory.
+ * A free list of equally sized buffers, given back when nothing can see
+ * them any more. Only `keep` free buffers are retained, so a burst does not
+ * pin memory.
  */
 export class Slabs {
   private readonly free: Array<Uint8Array> = [];
