@@ -47,6 +47,9 @@ import * as FiberRef from "effect/FiberRef";
 import * as HashMap from "effect/HashMap";
 import * as Layer from "effect/Layer";
 import * as Metric from "effect/Metric";
+import * as ExecutionStrategy from "effect/ExecutionStrategy";
+import { pipeArguments } from "effect/Pipeable";
+import * as Runtime from "effect/Runtime";
 import * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
@@ -169,6 +172,29 @@ const setNoDelay = (raw: Deno.Conn): void => {
   }
 };
 const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
+
+/**
+ * The Scope a handler gets: the real one is made the first time the handler
+ * adds a finalizer or forks a scope, so handlers that never use it pay nothing.
+ */
+class LazyScope implements Scope.Scope {
+  readonly [Scope.ScopeTypeId]: Scope.ScopeTypeId = Scope.ScopeTypeId;
+  readonly strategy: ExecutionStrategy.ExecutionStrategy = ExecutionStrategy.sequential;
+  made: Scope.CloseableScope | undefined = undefined;
+
+  private get scope(): Scope.CloseableScope {
+    return this.made ??= Effect.runSync(Scope.make());
+  }
+  fork(strategy: ExecutionStrategy.ExecutionStrategy): Effect.Effect<Scope.CloseableScope> {
+    return Effect.suspend(() => Scope.fork(this.scope, strategy));
+  }
+  addFinalizer(finalizer: Scope.Scope.Finalizer): Effect.Effect<void> {
+    return Effect.suspend(() => Scope.addFinalizerExit(this.scope, finalizer));
+  }
+  pipe(): unknown {
+    return pipeArguments(this, arguments);
+  }
+}
 const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
 
 interface Active {
@@ -220,15 +246,24 @@ export const make = <E, R>(
       wake?.();
     };
 
-    const logFailure = (cause: Cause.Cause<unknown>) => {
-      if (Cause.isInterruptedOnly(cause)) return Effect.void;
-      metrics.failed.unsafeUpdate(1, []);
-      return Effect.logWarning("connection handler failed", cause);
+    // Work that outlives a connection's fiber (its failure log, closing the
+    // Scope it used) runs in fibers of the server's own runtime and logger.
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>());
+
+    const finish = (entry: Active): void => {
+      active.delete(entry);
+      const connection = entry.connection;
+      connection.unsafeClose();
+      metrics.active.unsafeModify(-1, []);
+      metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
+      metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
+      releaseSlot();
     };
 
-    // Per connection: one fiber running the handler in its own scope, with the
-    // peer in its log annotations. Clean-up is a synchronous fiber observer, so
-    // it costs no Effects and runs however the fiber ends.
+    // Per connection: one fiber running the handler, with the peer in its log
+    // annotations and a Scope that is only made if the handler uses it. The
+    // rest is a synchronous fiber observer: no Effects on the fiber's stack
+    // for clean-up, so a connection costs less time and memory.
     const serveOne = (connection: Connection.Connection): Effect.Effect<void> => {
       const entry: Active = { connection, fiber: undefined };
       active.add(entry);
@@ -236,33 +271,37 @@ export const make = <E, R>(
       metrics.accepted.unsafeUpdate(1, []);
       metrics.active.unsafeModify(1, []);
       if (noDelay) setNoDelay(connection.raw);
+      const peer = Address.format(connection.remoteAddress);
+      const scope = new LazyScope();
       // The fiber is the connection's own, so its log annotation and its Scope
       // are set once in its context and never restored: annotateLogs and
-      // Effect.scoped would save and restore them around the handler, which
-      // keeps two copies of the fiber's state alive per connection.
-      const run = Effect.flatMap(Scope.make(), (scope) =>
+      // Effect.scoped would save and restore them around the handler.
+      const run = Effect.zipRight(
         Effect.zipRight(
-          Effect.zipRight(
-            FiberRef.update(
-              FiberRef.currentLogAnnotations,
-              HashMap.set("peer", Address.format(connection.remoteAddress) as unknown),
-            ),
-            FiberRef.update(FiberRef.currentContext, Context.add(Scope.Scope, scope)),
-          ),
-          Effect.onExit(
-            Effect.catchAllCause(handler(connection) as Effect.Effect<unknown, E, R>, logFailure),
-            (exit) => Scope.close(scope, exit),
-          ),
-        )) as Effect.Effect<unknown>;
+          FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set("peer", peer as unknown)),
+          FiberRef.update(FiberRef.currentContext, Context.add(Scope.Scope, scope as Scope.Scope)),
+        ),
+        handler(connection) as Effect.Effect<unknown, E, R>,
+      ) as Effect.Effect<unknown, unknown>;
       return Effect.map(Effect.forkDaemon(run), (fiber) => {
         entry.fiber = fiber;
-        fiber.addObserver(() => {
-          active.delete(entry);
-          connection.unsafeClose();
-          metrics.active.unsafeModify(-1, []);
-          metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
-          metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
-          releaseSlot();
+        fiber.addObserver((exit) => {
+          if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
+            metrics.failed.unsafeUpdate(1, []);
+            runFork(
+              Effect.annotateLogs(
+                Effect.logWarning("connection handler failed", exit.cause),
+                "peer",
+                peer,
+              ),
+            );
+          }
+          const made = scope.made;
+          if (made === undefined) return finish(entry);
+          // The handler's finalizers may take time: the shutdown waits for them as for a handler.
+          const closing = runFork(Effect.uninterruptible(Scope.close(made, exit)));
+          entry.fiber = closing;
+          closing.addObserver(() => finish(entry));
         });
       });
     };

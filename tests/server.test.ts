@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest";
 import {
+  Cause,
   Deferred,
   Effect,
   Either,
@@ -8,6 +9,7 @@ import {
   FiberRef,
   HashMap,
   Layer,
+  Logger,
   Metric,
   Option,
   Schedule,
@@ -85,6 +87,30 @@ describe("Server", () => {
       const failed1 = yield* Metric.value(Server.metrics.failed);
       expect(failed1.count - failed0.count).toBe(3);
     }));
+
+  it.scopedLive("a failed handler is logged at Warning, with its peer, by the program's logger", () => {
+    const logged: Array<{ level: string; message: unknown; cause: string; peer: unknown }> = [];
+    const capture = Logger.make(({ logLevel, message, cause, annotations }) => {
+      logged.push({
+        level: logLevel.label,
+        message,
+        cause: Cause.pretty(cause),
+        peer: HashMap.get(annotations, "peer").pipe(Option.getOrUndefined),
+      });
+    });
+    return Effect.gen(function* () {
+      const server = yield* startServer(() => Effect.fail("broken handler"));
+      const conn = yield* Tcp.connect(server.address);
+      expect(yield* conn.read()).toEqual(Option.none());
+      const entry = yield* Effect.suspend(() => {
+        const warning = logged.find((e) => e.level === "WARN");
+        return warning === undefined ? Effect.fail("not logged yet") : Effect.succeed(warning);
+      }).pipe(Effect.retry(Schedule.spaced("10 millis")), Effect.timeout("5 seconds"));
+      expect(entry.message).toEqual(["connection handler failed"]);
+      expect(entry.cause).toContain("broken handler");
+      expect(entry.peer).toBe(Address.format(conn.localAddress));
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)));
+  });
 
   it.scopedLive("maxConnections holds: extra clients wait in the backlog, then get served", () =>
     Effect.gen(function* () {
