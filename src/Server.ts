@@ -50,6 +50,7 @@ import * as Metric from "effect/Metric";
 import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import { pipeArguments } from "effect/Pipeable";
 import * as Runtime from "effect/Runtime";
+import * as Scheduler from "effect/Scheduler";
 import * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
@@ -172,6 +173,17 @@ const setNoDelay = (raw: Deno.Conn): void => {
   }
 };
 const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
+
+/**
+ * Effect's default scheduler, but with one task queue for all fibers. Given
+ * the fiber, it keeps a queue per fiber (in a WeakMap), which costs every
+ * connection's fiber memory and its creation and collection time; connection
+ * fibers gain nothing from separate queues.
+ */
+const sharedScheduler: Scheduler.Scheduler = {
+  shouldYield: (fiber) => Scheduler.defaultScheduler.shouldYield(fiber),
+  scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority),
+};
 
 /**
  * The Scope a handler gets: the real one is made the first time the handler
@@ -350,7 +362,8 @@ export const make = <E, R>(
       }, { discard: true });
     });
     const idleMillis = Duration.toMillis(idleTimeout);
-    const acceptFiber = yield* Effect.forkDaemon(acceptLoop);
+    // Connection fibers inherit the accept loop's scheduler.
+    const acceptFiber = yield* Effect.forkDaemon(Effect.withScheduler(acceptLoop, sharedScheduler));
     const sweeperFiber = yield* Effect.forkDaemon(
       Number.isFinite(idleMillis)
         ? Effect.forever(
