@@ -957,6 +957,9 @@ class DenoConnection implements Connection {
   unsafeClose(): void {
     if (this.closed) return;
     this.closed = true;
+    // Unread data goes with the connection: later reads fail with Closed.
+    if (typeof this.parked === "number") this.parked = NOTHING;
+    this.leftover = undefined;
     // Writes still waiting their turn will not go out: they fail with Closed now.
     const queued = this.writeQueue;
     this.writeQueue = undefined;
@@ -983,7 +986,10 @@ class DenoConnection implements Connection {
     // A small read buffer nobody can still see goes to the next connection:
     // allocating one costs more than a short connection's whole echo.
     const buffer = this.buffer;
-    if (buffer !== undefined && !this.reading && !this.lent && buffer.length === MIN_BUFFER) {
+    if (
+      buffer !== undefined && !this.reading && !this.lent && typeof this.parked !== "number" &&
+      buffer.length === MIN_BUFFER
+    ) {
       this.buffer = undefined;
       readBuffers.give(buffer);
     }

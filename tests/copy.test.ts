@@ -127,6 +127,20 @@ describe("Connection.copy and handed-over writes", () => {
       }
     }));
 
+  it.scopedLive("a read after close fails with Closed even when data had arrived", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair;
+      // A read interrupted before the data came leaves it waiting in the buffer.
+      const reading = yield* Effect.fork(server.read());
+      yield* Effect.sleep("20 millis"); // let the read start
+      yield* Fiber.interrupt(reading);
+      yield* client.write("unread");
+      yield* Effect.sleep("50 millis");
+      yield* server.close;
+      const error = yield* Effect.flip(server.read());
+      expect(error.reason).toBe("Closed");
+    }));
+
   it.scopedLive("a write after a read saw a reset fails at once", () =>
     Effect.gen(function* () {
       // A node:net peer that answers data with an RST.
