@@ -208,7 +208,8 @@ export interface ForEachOptions {
  * Calls `f` on every incoming chunk, in order, until end of stream: the
  * receive loop of an echo server or a proxy, without Stream machinery. The
  * next read starts only when `f`'s Effect completes, so a slow `f` slows the
- * peer instead of buffering.
+ * peer instead of buffering. Passing the connection's own `write` as `f` is
+ * an echo and runs as {@link copy}, without an Effect per chunk.
  *
  * @example
  * ```ts
