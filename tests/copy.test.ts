@@ -52,6 +52,25 @@ describe("Connection.copy and handed-over writes", () => {
       expect(received).toBe(data.length);
     }));
 
+  it.scopedLive("copy works between Connection implementations other than Deno's own", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair;
+      // Another implementation of the interface (here delegating to a real one).
+      const other = {
+        read: (maxBytes?: number) => server.read(maxBytes),
+        readBorrowed: (maxBytes?: number) => server.readBorrowed(maxBytes),
+        write: (data: Uint8Array | string) => server.write(data),
+      } as unknown as Connection.Connection;
+      const data = pattern(300_000, 8);
+      const copying = yield* Effect.fork(Connection.copy(other, other));
+      const [, back] = yield* Effect.all([
+        client.write(data).pipe(Effect.zipRight(client.closeWrite)),
+        client.readExactly(data.length),
+      ], { concurrency: 2 });
+      expect(sameBytes(back, data)).toBe(true);
+      expect(yield* Fiber.join(copying)).toBe(data.length);
+    }));
+
   it.scopedLive("an echo with a per-chunk Effect returns every byte, large and small", () =>
     Effect.gen(function* () {
       // Not `conn.write` itself, so each chunk goes through the handler's Effect.
