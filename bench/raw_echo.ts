@@ -17,19 +17,8 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 };
 
-const unixPath = flag("--unix");
-const listener: Deno.Listener = unixPath !== undefined
-  ? Deno.listen({ transport: "unix", path: unixPath })
-  : Deno.listen({ hostname: "127.0.0.1", port: Number(flag("--port") ?? "7000") });
-
-const addr = listener.addr;
-console.log(
-  "hostname" in addr
-    ? `listening on ${addr.hostname}:${addr.port}`
-    : `listening on unix:${(addr as Deno.UnixAddr).path}`,
-);
-
-async function handle(conn: Deno.Conn): Promise<void> {
+/** Echoes one connection until end of stream, then closes it. */
+export async function handle(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
   try {
     while (true) {
@@ -49,22 +38,42 @@ async function handle(conn: Deno.Conn): Promise<void> {
   }
 }
 
-const stop = () => {
-  listener.close();
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+/**
+ * Listens where the flags say, prints the address, and passes every accepted
+ * connection to `serve` until SIGINT or SIGTERM.
+ */
+export async function acceptLoop(serve: (conn: Deno.Conn) => void): Promise<void> {
+  const unixPath = flag("--unix");
+  const listener: Deno.Listener = unixPath !== undefined
+    ? Deno.listen({ transport: "unix", path: unixPath })
+    : Deno.listen({ hostname: "127.0.0.1", port: Number(flag("--port") ?? "7000") });
 
-while (true) {
-  let conn: Deno.Conn;
-  try {
-    conn = await listener.accept();
-  } catch (error) {
-    if (error instanceof Deno.errors.BadResource) break; // listener closed
-    // EMFILE and the like: the listener survives, try again shortly.
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    continue;
+  const addr = listener.addr;
+  console.log(
+    "hostname" in addr
+      ? `listening on ${addr.hostname}:${addr.port}`
+      : `listening on unix:${(addr as Deno.UnixAddr).path}`,
+  );
+
+  const stop = () => {
+    listener.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+
+  while (true) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource) break; // listener closed
+      // EMFILE and the like: the listener survives, try again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
+    serve(conn);
   }
-  handle(conn);
 }
+
+if (import.meta.main) await acceptLoop((conn) => void handle(conn));
