@@ -1,4 +1,5 @@
 // Shared test utilities: temp dirs, IPv6 detection, child processes.
+import * as net from "node:net";
 import { Effect, Layer } from "effect";
 import { Connection, Server, type SocketError, Tcp } from "../mod.ts";
 import type * as Scope from "effect/Scope";
@@ -128,3 +129,19 @@ export const runExample = async (
   await writer.close();
   return await child.output();
 };
+
+/**
+ * A loopback TCP peer that answers the first data it receives with an RST,
+ * closed with the scope; gives its port. Deno's own close() sends FIN even
+ * with unread data, so node:net does the reset.
+ */
+export const resettingOnData: Effect.Effect<number, never, Scope.Scope> = Effect.map(
+  Effect.acquireRelease(
+    Effect.async<net.Server>((resume) => {
+      const peer = net.createServer((s) => s.once("data", () => s.resetAndDestroy()));
+      peer.listen(0, "127.0.0.1", () => resume(Effect.succeed(peer)));
+    }),
+    (peer) => Effect.sync(() => peer.close()),
+  ),
+  (peer) => (peer.address() as net.AddressInfo).port,
+);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest";
-import * as net from "node:net";
 import { Effect, Fiber, Option, Ref } from "effect";
 import { Connection, Listener, Tcp } from "../mod.ts";
-import { concatBytes, echo, pattern, sameBytes, startServer } from "./_helpers.ts";
+import { concatBytes, echo, pattern, resettingOnData, sameBytes, startServer } from "./_helpers.ts";
 
 /** A client connected to a fresh listener, and the accepted server side. */
 const pair = Effect.gen(function* () {
@@ -162,15 +161,8 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("a write after a read saw a reset fails at once", () =>
     Effect.gen(function* () {
-      // A node:net peer that answers data with an RST.
-      const peer = net.createServer((s) => s.once("data", () => s.resetAndDestroy()));
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          peer.listen(0, "127.0.0.1", () => resume(Effect.void));
-        }),
-        () => Effect.sync(() => peer.close()),
-      );
-      const conn = yield* Tcp.connect(`127.0.0.1:${(peer.address() as net.AddressInfo).port}`);
+      const port = yield* resettingOnData;
+      const conn = yield* Tcp.connect(`127.0.0.1:${port}`);
       yield* conn.write("hello?");
       const readError = yield* Effect.flip(Effect.repeat(conn.read(), { until: Option.isNone }));
       expect(readError.reason).toBe("ConnectionReset");

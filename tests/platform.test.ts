@@ -3,7 +3,6 @@
 import * as Socket from "@effect/platform/Socket";
 import * as SocketServer from "@effect/platform/SocketServer";
 import { describe, expect, it } from "@effect/vitest";
-import * as net from "node:net";
 import {
   Chunk,
   Context,
@@ -26,7 +25,7 @@ import {
   Server,
   Tcp,
 } from "../mod.ts";
-import { concatBytes, selfSignedCert } from "./_helpers.ts";
+import { concatBytes, resettingOnData, selfSignedCert } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -223,16 +222,7 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
 
   it.scopedLive("errors: a reset connection fails run with Read, then writes fail with Write", () =>
     Effect.gen(function* () {
-      // A peer that resets the connection (RST) once data arrives. Deno's own
-      // close() sends FIN even with unread data, so node:net does the reset.
-      const peer = net.createServer((s) => s.once("data", () => s.resetAndDestroy()));
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          peer.listen(0, "127.0.0.1", () => resume(Effect.void));
-        }),
-        () => Effect.sync(() => peer.close()),
-      );
-      const port = (peer.address() as net.AddressInfo).port;
+      const port = yield* resettingOnData;
       const conn = yield* Tcp.connect(`127.0.0.1:${port}`);
       const socket = yield* DenoSocket.makeConnection(conn);
       const write = yield* socket.writer;
