@@ -1,7 +1,7 @@
 // Shared test utilities: temp dirs, IPv6 detection, child processes.
 import * as net from "node:net";
 import { Effect, Layer } from "effect";
-import { Connection, Server, type SocketError, Tcp } from "../mod.ts";
+import { Connection, Server, type SocketError, Tcp, type Udp } from "../mod.ts";
 import type * as Scope from "effect/Scope";
 
 /** A temporary directory removed when the scope closes. */
@@ -145,3 +145,16 @@ export const resettingOnData: Effect.Effect<number, never, Scope.Scope> = Effect
   ),
   (peer) => (peer.address() as net.AddressInfo).port,
 );
+
+/** Waits until the endpoint has stopped reading datagrams (its counter is still). */
+export const settle = (endpoint: Udp.DatagramSocket): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    let last = -1;
+    let still = 0;
+    for (let i = 0; i < 400 && still < 3; i++) {
+      yield* Effect.sleep("25 millis");
+      const now = endpoint.stats.received;
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+  });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Chunk, Effect, Either, Fiber, Stream } from "effect";
 import { Address, SocketError, Udp } from "../mod.ts";
-import { hasIpv6, pattern, repoPath, sameBytes } from "./_helpers.ts";
+import { hasIpv6, pattern, repoPath, sameBytes, settle } from "./_helpers.ts";
 
 // Without --unstable-net only node:dgram exists in this process; the test
 // "Deno.listenDatagram backend" below runs this whole file again in a child
@@ -27,19 +27,6 @@ const numbered = (seq: number, size: number) => {
   return bytes;
 };
 const seqOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
-
-/** Waits until the endpoint has stopped reading datagrams (its counter is still). */
-const settle = (endpoint: Udp.DatagramSocket) =>
-  Effect.gen(function* () {
-    let last = -1;
-    let still = 0;
-    for (let i = 0; i < 400 && still < 3; i++) {
-      yield* Effect.sleep("25 millis");
-      const now = endpoint.stats.received;
-      still = now === last ? still + 1 : 0;
-      last = now;
-    }
-  });
 
 /** An address where nothing listens: bound, then closed. */
 const deadPort = (host: string) =>
