@@ -22,6 +22,7 @@
  * @module
  */
 import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
 import * as Sink from "effect/Sink";
@@ -30,6 +31,7 @@ import * as Address from "./Address.ts";
 import { fromUnknown, type ReadReason, SocketError, type WriteReason } from "./SocketError.ts";
 import { readReasons, writeReasons } from "./internal/reasons.ts";
 import { copyOwned, Slabs } from "./internal/bytes.ts";
+import { detachable, type Observer, startOf } from "./internal/detached.ts";
 
 /**
  * A connected, bidirectional byte stream.
@@ -125,7 +127,7 @@ export interface Connection {
 }
 
 /** Smallest read buffer: what a quiet connection's pending read holds. */
-const MIN_BUFFER = 1024;
+const MIN_BUFFER = 256;
 /** Largest read buffer, reached by doubling while reads come back full. */
 const MAX_BUFFER = 64 * 1024;
 /** Largest write handed to the socket without waiting (copied if not owned). */
@@ -227,7 +229,8 @@ export const forEachChunk = <E, R>(
 ): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
   if (connection instanceof DenoConnection && (f as unknown) === connection.write) {
     // An echo: the same copy loop as `copy`, without an Effect per chunk.
-    return Effect.asVoid(connection.copyTo(connection)) as Effect.Effect<
+    const copying = connection.copyTo(connection);
+    return detachable(Effect.asVoid(copying), startOf(copying)!) as Effect.Effect<
       void,
       E | SocketError<ReadReason>
     >;
@@ -297,19 +300,15 @@ class CopyLoop {
   constructor(
     private readonly from: DenoConnection,
     private readonly to: DenoConnection,
-    private readonly resume: (
-      effect: Effect.Effect<number, SocketError<ReadReason | WriteReason>>,
-    ) => void,
+    private readonly observer: Observer,
   ) {}
 
   readonly next = (): void => {
     if (this.stopped) return;
     const chunk = this.from.pollChunk(this.next);
     if (chunk === PENDING) return;
-    if (chunk === null) return this.end(Effect.succeed(this.copied));
-    if (chunk instanceof ParkedError) {
-      return this.end(Effect.fail(this.from.readError(chunk.error)));
-    }
+    if (chunk === null) return this.end(Exit.succeed(this.copied));
+    if (chunk instanceof ParkedError) return this.end(Exit.fail(this.from.readError(chunk.error)));
     this.copied += chunk.length;
     this.writing = true;
     this.to.writeFor(chunk, this.written);
@@ -317,13 +316,13 @@ class CopyLoop {
 
   private readonly written = (error: unknown): void => {
     this.writing = false;
-    if (error !== WRITTEN) return this.end(Effect.fail(this.to.writeError(error)));
+    if (error !== WRITTEN) return this.end(Exit.fail(this.to.writeError(error)));
     this.next();
   };
 
-  private end(result: Effect.Effect<number, SocketError<ReadReason | WriteReason>>): void {
+  private end(result: Exit.Exit<number, SocketError<ReadReason | WriteReason>>): void {
     this.stopped = true;
-    this.resume(result);
+    this.observer.onExit(result);
   }
 
   /** Interrupted: stop reading; a chunk still being written keeps its buffer. */
@@ -345,7 +344,6 @@ class ParkedError {
 }
 
 class DenoConnection implements Connection {
-  readonly remoteAddress: Address.Address;
   readonly raw: Deno.Conn;
   bytesRead = 0;
   bytesWritten = 0;
@@ -401,7 +399,11 @@ class DenoConnection implements Connection {
 
   constructor(conn: Deno.Conn) {
     this.raw = conn;
-    this.remoteAddress = Address.fromDeno(conn.remoteAddr);
+  }
+
+  private remoteAddressCache: Address.Address | undefined = undefined;
+  get remoteAddress(): Address.Address {
+    return this.remoteAddressCache ??= Address.fromDeno(this.raw.remoteAddr);
   }
 
   private localAddressCache: Address.Address | undefined = undefined;
@@ -498,17 +500,26 @@ class DenoConnection implements Connection {
     } catch (error) {
       pending = Promise.reject(error);
     }
-    pending.then(this.onReadDone, this.onReadFailed);
+    pending.then(this.onRead, this.onRead);
   }
 
-  private readonly onReadDone = (n: number | null): void => {
+  /**
+   * How a read ends, fulfilled (a count or null) or rejected (an Error): one
+   * callback for both, since an idle connection holds it for as long as it waits.
+   */
+  private readonly onRead = (result: number | null | unknown): void => {
+    if (typeof result === "number" || result === null) return this.onReadDone(result);
+    this.onReadFailed(result);
+  };
+
+  private onReadDone(n: number | null): void {
     this.reading = false;
     if (this.closed) return;
     this.parked = n;
     this.wakeReader();
-  };
+  }
 
-  private readonly onReadFailed = (error: unknown): void => {
+  private onReadFailed(error: unknown): void {
     this.reading = false;
     this.readWaitingSince = undefined;
     if (this.closed && this.parked instanceof ParkedError) return;
@@ -518,7 +529,7 @@ class DenoConnection implements Connection {
       this.writeFailure = error;
     }
     this.wakeReader();
-  };
+  }
 
   /** A copy loop waiting for this connection's next chunk (instead of a fiber). */
   private readWaker: (() => void) | undefined = undefined;
@@ -573,11 +584,19 @@ class DenoConnection implements Connection {
 
   /** Copies what this connection reads to `target` (see {@link copy}). */
   copyTo(target: DenoConnection): Effect.Effect<number, SocketError<ReadReason | WriteReason>> {
-    return Effect.async((resume) => {
-      const loop = new CopyLoop(this, target, resume);
+    // The loop needs no fiber: a server may start it by itself (see internal/detached.ts).
+    const start = (observer: Observer) => {
+      const loop = new CopyLoop(this, target, observer);
       loop.next();
-      return Effect.sync(() => loop.stop());
-    });
+      return loop;
+    };
+    return detachable(
+      Effect.async<number, SocketError<ReadReason | WriteReason>>((resume) => {
+        const loop = start({ onExit: resume as Observer["onExit"] });
+        return Effect.sync(() => loop.stop());
+      }),
+      start,
+    );
   }
 
   /** The read buffer is still being written elsewhere: the next read gets a new one. */
@@ -842,8 +861,14 @@ class DenoConnection implements Connection {
       this.onWriteFailed(error);
       return;
     }
-    pending.then(this.onWriteDone, this.onWriteFailed);
+    pending.then(this.onWrite, this.onWrite);
   }
+
+  /** How a write ends: fulfilled with a count, or rejected with an Error (see `onRead`). */
+  private readonly onWrite = (result: number | unknown): void => {
+    if (typeof result === "number") return this.onWriteDone(result);
+    this.onWriteFailed(result);
+  };
 
   /**
    * For a copy loop: writes every byte of `bytes` after the writes already
@@ -871,7 +896,7 @@ class DenoConnection implements Connection {
     this.continueWrite();
   }
 
-  private readonly onWriteDone = (n: number): void => {
+  private onWriteDone(n: number): void {
     // A handed-over write was counted when it was accepted.
     if (!this.writeHandedOver) this.bytesWritten += n;
     this.writeOffset += n;
@@ -881,16 +906,16 @@ class DenoConnection implements Connection {
     this.endWrite();
     if (resume !== undefined) resume(Effect.void);
     else if (callback !== undefined) callback(WRITTEN);
-  };
+  }
 
-  private readonly onWriteFailed = (error: unknown): void => {
+  private onWriteFailed(error: unknown): void {
     const resume = this.writeResume;
     const callback = this.writeCallback;
     if (this.writeHandedOver) this.writeFailure = error;
     this.endWrite();
     if (resume !== undefined) resume(Effect.fail(this.writeError(error)));
     else if (callback !== undefined) callback(error);
-  };
+  }
 
   private endWrite(): void {
     this.writeResume = undefined;
@@ -966,7 +991,7 @@ class DenoConnection implements Connection {
     this.writeQueue = undefined;
     if (queued !== undefined) { for (const abort of queued) abort(true); }
     if (this.writing && this.writeHandedOver) {
-      const timer = setTimeout(this.closeRaw, LINGER_MS);
+      const timer = setTimeout(() => this.closeRaw(), LINGER_MS);
       Deno.unrefTimer(timer);
       this.lingerTimer = timer;
       if (this.reading) {
@@ -981,7 +1006,7 @@ class DenoConnection implements Connection {
   private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private rawClosed = false;
 
-  private readonly closeRaw = (): void => {
+  private closeRaw(): void {
     if (this.rawClosed) return;
     this.rawClosed = true;
     // A small read buffer nobody can still see goes to the next connection:
@@ -1000,7 +1025,7 @@ class DenoConnection implements Connection {
     } catch {
       // Already closed by the runtime (e.g. a TLS handshake failure).
     }
-  };
+  }
 
   get stream(): Stream.Stream<Uint8Array, ReadError> {
     return Stream.repeatEffectOption(

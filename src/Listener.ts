@@ -18,6 +18,7 @@
  */
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import * as Address from "./Address.ts";
@@ -25,6 +26,7 @@ import * as Connection from "./Connection.ts";
 import { type AcceptReason, fromUnknown, SocketError } from "./SocketError.ts";
 import { acceptReasons } from "./internal/reasons.ts";
 import { acquireInterruptible } from "./internal/scoped.ts";
+import { detachable, type Observer, type Running } from "./internal/detached.ts";
 
 /**
  * A bound, listening socket.
@@ -121,16 +123,19 @@ export const fromDeno = (
   wrap: (conn: Deno.Conn) => Connection.Connection = Connection.fromDeno,
 ): Listener => new DenoListener(raw, wrap);
 
-class DenoListener implements Listener {
+type Accepted = Exit.Exit<Connection.Connection, SocketError<AcceptReason>>;
+
+class DenoListener implements Listener, Running {
   readonly address: Address.Address;
   private readonly label: string;
   private closed = false;
   /** An accept is in progress in the runtime. */
   private accepting = false;
-  /** The fiber waiting for it, if any. */
-  private acceptResume:
+  /** Who waits for it, if anyone: a fiber, or a server's accept loop. */
+  private waitingFiber:
     | ((effect: Effect.Effect<Connection.Connection, SocketError<AcceptReason>>) => void)
     | undefined = undefined;
+  private waitingLoop: Observer | undefined = undefined;
   /**
    * A finished accept not yet taken: kept when its caller was interrupted,
    * so the next accept returns that connection instead of losing it.
@@ -145,57 +150,85 @@ class DenoListener implements Listener {
     this.label = Address.format(this.address);
   }
 
-  // Built once; a waiting fiber is resumed with `takeAccepted`, which it runs
-  // only if it was not interrupted meanwhile, so no canceller is needed.
-  readonly accept: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = Effect
-    .async((resume) => {
+  // Built once. A waiting fiber is resumed with `takeAccepted`, which it runs
+  // only if it was not interrupted meanwhile, so no canceller is needed. A
+  // server accepts by `startAccept` instead, without a fiber (internal/detached.ts).
+  readonly accept: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = detachable(
+    Effect.async((resume) => {
       if (this.closed) return resume(Effect.fail(this.closedError(undefined)));
       if (this.ready !== undefined) return resume(this.takeAccepted);
-      this.acceptResume = resume;
-      if (this.accepting) return;
-      this.accepting = true;
-      let pending: Promise<Deno.Conn>;
-      try {
-        pending = this.raw.accept();
-      } catch (error) {
-        pending = Promise.reject(error);
+      this.waitingFiber = resume;
+      this.startRawAccept();
+    }),
+    (observer) => {
+      if (this.closed) observer.onExit(Exit.fail(this.closedError(undefined)));
+      else if (this.ready !== undefined) observer.onExit(this.takeReady());
+      else {
+        this.waitingLoop = observer;
+        this.startRawAccept();
       }
-      pending.then(this.onAccepted, this.onAcceptFailed);
-    });
+      return this;
+    },
+  );
+
+  private startRawAccept(): void {
+    if (this.accepting) return;
+    this.accepting = true;
+    let pending: Promise<Deno.Conn>;
+    try {
+      pending = this.raw.accept();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(this.onAccepted, this.onAcceptFailed);
+  }
+
+  /** A server's loop stops waiting; a connection accepted later waits in `ready`. */
+  stop(): void {
+    this.waitingLoop = undefined;
+  }
 
   private readonly onAccepted = (conn: Deno.Conn): void => {
     this.accepting = false;
     if (this.closed) return conn.close(); // accepted for nobody
     this.ready = { conn };
-    this.wakeAcceptor();
+    this.wakeWaiter();
   };
 
   private readonly onAcceptFailed = (error: unknown): void => {
     this.accepting = false;
     this.ready = { error };
-    this.wakeAcceptor();
+    this.wakeWaiter();
   };
 
-  private wakeAcceptor(): void {
-    const resume = this.acceptResume;
-    if (resume === undefined) return;
-    this.acceptResume = undefined;
-    resume(this.takeAccepted);
+  private wakeWaiter(): void {
+    const fiber = this.waitingFiber;
+    if (fiber !== undefined) {
+      this.waitingFiber = undefined;
+      return fiber(this.takeAccepted);
+    }
+    const loop = this.waitingLoop;
+    if (loop !== undefined) {
+      this.waitingLoop = undefined;
+      loop.onExit(this.takeReady());
+    }
   }
 
   private readonly takeAccepted: Effect.Effect<
     Connection.Connection,
     SocketError<AcceptReason>
-  > = Effect.suspend(() => {
+  > = Effect.suspend(() => this.takeReady());
+
+  private takeReady(): Accepted {
     const ready = this.ready!;
     this.ready = undefined;
-    if ("conn" in ready) return Effect.succeed(this.wrap(ready.conn));
-    return Effect.fail(
+    if ("conn" in ready) return Exit.succeed(this.wrap(ready.conn));
+    return Exit.fail(
       this.closed
         ? this.closedError(ready.error)
         : fromUnknown(ready.error, "accept", this.label, acceptReasons),
     );
-  });
+  }
 
   private closedError(cause: unknown): SocketError<AcceptReason> {
     return new SocketError({ reason: "Closed", operation: "accept", address: this.label, cause });
@@ -215,9 +248,12 @@ class DenoListener implements Listener {
       this.ready = undefined;
       if (ready !== undefined && "conn" in ready) ready.conn.close();
       // A waiting caller learns the listener is closed now.
-      const resume = this.acceptResume;
-      this.acceptResume = undefined;
-      resume?.(Effect.fail(this.closedError(undefined)));
+      const fiber = this.waitingFiber;
+      const loop = this.waitingLoop;
+      this.waitingFiber = undefined;
+      this.waitingLoop = undefined;
+      fiber?.(Effect.fail(this.closedError(undefined)));
+      loop?.onExit(Exit.fail(this.closedError(undefined)));
     });
   }
 }

@@ -42,6 +42,7 @@ import * as Cause from "effect/Cause";
 import * as Context from "effect/Context";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
+import type * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import * as FiberRef from "effect/FiberRef";
 import * as HashMap from "effect/HashMap";
@@ -55,6 +56,7 @@ import * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
+import * as Detached from "./internal/detached.ts";
 import type { AcceptReason, SocketError } from "./SocketError.ts";
 
 /**
@@ -209,9 +211,26 @@ class LazyScope implements Scope.Scope {
 }
 const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
 
-interface Active {
-  readonly connection: Connection.Connection;
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined;
+/** What a server does when a connection's handler ends. */
+interface Ending {
+  readonly finish: (entry: Active) => void;
+  readonly logFailure: (connection: Connection.Connection, cause: Cause.Cause<unknown>) => void;
+}
+
+/** A connection being served. */
+class Active implements Detached.Observer {
+  /** The fiber serving the connection, or closing the Scope its handler used. */
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined;
+  /** A handler running without a fiber (see internal/detached.ts). */
+  running: Detached.Running | undefined = undefined;
+
+  constructor(readonly connection: Connection.Connection, private readonly ending: Ending) {}
+
+  /** A handler without a fiber ended. */
+  onExit(exit: Exit.Exit<unknown, unknown>): void {
+    if (exit._tag === "Failure") this.ending.logFailure(this.connection, exit.cause);
+    this.ending.finish(this);
+  }
 }
 
 /**
@@ -243,104 +262,178 @@ export const make = <E, R>(
 
     // Free connection slots. Only the accept loop takes them; handlers' exits give them back.
     let slots = maxConnections;
-    let wakeAcceptLoop: (() => void) | undefined;
-    const waitForSlot = Effect.async<void>((resume) => {
-      if (slots > 0) return resume(Effect.void);
-      wakeAcceptLoop = () => resume(Effect.void);
-      return Effect.sync(() => {
-        wakeAcceptLoop = undefined;
-      });
-    });
+    /** The accept loop, paused until a slot frees. */
+    let acceptPaused = false;
     const releaseSlot = () => {
       slots++;
-      const wake = wakeAcceptLoop;
-      wakeAcceptLoop = undefined;
-      wake?.();
+      if (acceptPaused) {
+        acceptPaused = false;
+        acceptNext();
+      }
     };
 
-    // Work that outlives a connection's fiber (its failure log, closing the
-    // Scope it used) runs in fibers of the server's own runtime and logger.
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>());
+    // Connection fibers, and work that outlives one (its failure log, closing
+    // the Scope it used), run in the server's own runtime: its services, its
+    // logger, and one scheduler queue for all connections.
+    const runFork = Runtime.runFork(
+      yield* Effect.withScheduler(Effect.runtime<Exclude<R, Scope.Scope>>(), sharedScheduler),
+    );
+
+    // Shutdown waits for the last connection to finish.
+    let wakeDrained: (() => void) | undefined;
+    const drained = Effect.async<void>((resume) => {
+      if (active.size === 0) return resume(Effect.void);
+      wakeDrained = () => resume(Effect.void);
+      return Effect.sync(() => {
+        wakeDrained = undefined;
+      });
+    });
 
     const finish = (entry: Active): void => {
-      active.delete(entry);
+      if (!active.delete(entry)) return;
+      entry.running = undefined;
       const connection = entry.connection;
       connection.unsafeClose();
       metrics.active.unsafeModify(-1, []);
       metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
       metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
       releaseSlot();
+      if (active.size === 0 && wakeDrained !== undefined) {
+        const wake = wakeDrained;
+        wakeDrained = undefined;
+        wake();
+      }
     };
 
-    // Per connection: one fiber running the handler, with the peer in its log
-    // annotations and a Scope that is only made if the handler uses it. The
-    // rest is a synchronous fiber observer: no Effects on the fiber's stack
-    // for clean-up, so a connection costs less time and memory.
-    const serveOne = (connection: Connection.Connection): Effect.Effect<void> => {
-      const entry: Active = { connection, fiber: undefined };
+    const logFailure = (connection: Connection.Connection, cause: Cause.Cause<unknown>): void => {
+      metrics.failed.unsafeUpdate(1, []);
+      runFork(
+        Effect.annotateLogs(
+          Effect.logWarning("connection handler failed", cause),
+          "peer",
+          Address.format(connection.remoteAddress),
+        ),
+      );
+    };
+
+    const ending: Ending = { finish, logFailure };
+
+    // Per connection: the handler's Effect, run by callbacks if it is one of
+    // this library's callback loops (an echo or copy: no fiber at all), else
+    // by one fiber with the peer in its log annotations and a Scope that is
+    // only made if the handler uses it. Clean-up is a synchronous fiber
+    // observer: no Effects on the fiber's stack, so a connection costs less
+    // time and memory.
+    const serveOne = (connection: Connection.Connection): void => {
+      const entry = new Active(connection, ending);
       active.add(entry);
       slots--;
       metrics.accepted.unsafeUpdate(1, []);
       metrics.active.unsafeModify(1, []);
       if (noDelay) setNoDelay(connection.raw);
-      const peer = Address.format(connection.remoteAddress);
-      const scope = new LazyScope();
+      let effect: Effect.Effect<unknown, unknown>;
+      try {
+        effect = handler(connection) as Effect.Effect<unknown, unknown>;
+      } catch (defect) {
+        // A handler that throws instead of returning an Effect fails this connection only.
+        effect = Effect.die(defect);
+      }
+      const start = Detached.startOf(effect);
+      if (start !== undefined) {
+        const running = start(entry);
+        if (active.has(entry)) entry.running = running;
+        return;
+      }
       // The fiber is the connection's own, so its log annotation and its Scope
       // are set once in its context and never restored: annotateLogs and
       // Effect.scoped would save and restore them around the handler.
+      const peer = Address.format(connection.remoteAddress);
+      const scope = new LazyScope();
       const run = Effect.zipRight(
         Effect.zipRight(
           FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set("peer", peer as unknown)),
           FiberRef.update(FiberRef.currentContext, Context.add(Scope.Scope, scope as Scope.Scope)),
         ),
-        handler(connection) as Effect.Effect<unknown, E, R>,
-      ) as Effect.Effect<unknown, unknown>;
-      return Effect.map(Effect.forkDaemon(run), (fiber) => {
-        entry.fiber = fiber;
-        fiber.addObserver((exit) => {
-          if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
-            metrics.failed.unsafeUpdate(1, []);
-            runFork(
-              Effect.annotateLogs(
-                Effect.logWarning("connection handler failed", exit.cause),
-                "peer",
-                peer,
-              ),
-            );
-          }
-          const made = scope.made;
-          if (made === undefined) return finish(entry);
-          // The handler's finalizers may take time: the shutdown waits for them as for a handler.
-          const closing = runFork(Effect.uninterruptible(Scope.close(made, exit)));
-          entry.fiber = closing;
-          closing.addObserver(() => finish(entry));
-        });
+        effect,
+      );
+      const fiber = runFork(run);
+      entry.fiber = fiber;
+      fiber.addObserver((exit) => {
+        if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
+          logFailure(connection, exit.cause);
+        }
+        const made = scope.made;
+        if (made === undefined) return finish(entry);
+        // The handler's finalizers may take time: the shutdown waits for them as for a handler.
+        const closing = runFork(Effect.uninterruptible(Scope.close(made, exit)));
+        entry.fiber = closing;
+        closing.addObserver(() => finish(entry));
       });
     };
 
-    // A hand-written loop rather than Effect.gen: it runs once per connection.
+    // The accept loop runs by callbacks, without a fiber: per connection it
+    // costs one accept and no Effect. A Listener whose accept cannot run
+    // that way (one written elsewhere) is driven by a fiber per accept.
+    const startAccept: Detached.Start = Detached.startOf(listener.accept) ??
+      ((observer) => {
+        const fiber = runFork(listener.accept);
+        fiber.addObserver((exit) => observer.onExit(exit));
+        return { stop: () => fiber.unsafeInterruptAsFork(fiber.id()) };
+      });
+    let stopped = false;
+    let accepting: Detached.Running | undefined;
     let backoffDelay = 0;
-    const onAcceptError = (error: SocketError<AcceptReason>): Effect.Effect<void> => {
-      if (error.reason === "Closed") return Effect.void;
-      // A client that reset before it was accepted: its problem, not the server's.
-      if (error.reason === "ConnectionReset") return acceptLoop;
-      // EMFILE and the like: the listener survives, so wait and try again.
-      backoffDelay = Math.min(1000, backoffDelay === 0 ? 10 : backoffDelay * 2);
-      return Effect.logWarning(
-        `accept failed, retrying in ${backoffDelay} ms: ${error.message}`,
-      ).pipe(Effect.zipRight(Effect.sleep(backoffDelay)), Effect.zipRight(acceptLoop));
+    let backoffTimer: ReturnType<typeof setTimeout> | undefined;
+    const acceptNext = (): void => {
+      if (stopped) return;
+      if (slots <= 0) {
+        acceptPaused = true;
+        return;
+      }
+      accepting = startAccept(acceptObserver);
     };
-    const onAccepted = (connection: Connection.Connection): Effect.Effect<void> => {
-      backoffDelay = 0;
-      return Effect.zipRight(serveOne(connection), acceptLoop);
+    const acceptObserver: Detached.Observer = {
+      onExit(exit) {
+        accepting = undefined;
+        if (stopped) {
+          if (exit._tag === "Success") (exit.value as Connection.Connection).unsafeClose();
+          return;
+        }
+        if (exit._tag === "Success") {
+          backoffDelay = 0;
+          try {
+            serveOne(exit.value as Connection.Connection);
+          } catch (defect) {
+            // A bug of ours must not end the loop (it runs in a promise callback).
+            runFork(Effect.logError("serving a connection failed", Cause.die(defect)));
+          }
+          return acceptNext();
+        }
+        const error = Cause.failureOption(exit.cause as Cause.Cause<SocketError<AcceptReason>>);
+        if (error._tag === "Some" && error.value.reason === "Closed") return; // listener closed
+        // A client that reset before it was accepted: its problem, not the server's.
+        if (error._tag === "Some" && error.value.reason === "ConnectionReset") return acceptNext();
+        // EMFILE and the like: the listener survives, so wait and try again.
+        backoffDelay = Math.min(1000, backoffDelay === 0 ? 10 : backoffDelay * 2);
+        runFork(Effect.logWarning(
+          `accept failed, retrying in ${backoffDelay} ms: ${
+            error._tag === "Some" ? error.value.message : Cause.pretty(exit.cause)
+          }`,
+        ));
+        backoffTimer = setTimeout(() => {
+          backoffTimer = undefined;
+          acceptNext();
+        }, backoffDelay);
+      },
     };
-    const acceptNext: Effect.Effect<void> = Effect.matchEffect(listener.accept, {
-      onFailure: onAcceptError,
-      onSuccess: onAccepted,
-    });
-    const acceptLoop: Effect.Effect<void> = Effect.suspend(() =>
-      slots > 0 ? acceptNext : Effect.zipRight(waitForSlot, acceptNext)
-    );
+
+    /** Stops a handler running without a fiber, as interrupting its fiber would. */
+    const stopDetached = (entry: Active): void => {
+      const running = entry.running;
+      if (running === undefined) return;
+      running.stop();
+      finish(entry);
+    };
 
     // Runs in the sweeper fiber, so the log goes through the program's own logger.
     const sweepIdle = Effect.suspend(() => {
@@ -348,22 +441,22 @@ export const make = <E, R>(
       const idle: Active[] = [];
       for (const entry of active) {
         const since = entry.connection.readWaitingSince;
-        if (since !== undefined && since < deadline && entry.fiber !== undefined) idle.push(entry);
+        if (since !== undefined && since < deadline) idle.push(entry);
       }
       return Effect.forEach(idle, (entry) => {
-        const fiber = entry.fiber!;
+        const { fiber, running } = entry;
+        if (fiber === undefined && running === undefined) return Effect.void;
         entry.fiber = undefined;
         return Effect.zipRight(
           Effect.logInfo("closing idle connection").pipe(
             Effect.annotateLogs("peer", Address.format(entry.connection.remoteAddress)),
           ),
-          Fiber.interruptFork(fiber),
+          fiber !== undefined ? Fiber.interruptFork(fiber) : Effect.sync(() => stopDetached(entry)),
         );
       }, { discard: true });
     });
     const idleMillis = Duration.toMillis(idleTimeout);
-    // Connection fibers inherit the accept loop's scheduler.
-    const acceptFiber = yield* Effect.forkDaemon(Effect.withScheduler(acceptLoop, sharedScheduler));
+    acceptNext();
     const sweeperFiber = yield* Effect.forkDaemon(
       Number.isFinite(idleMillis)
         ? Effect.forever(
@@ -375,8 +468,10 @@ export const make = <E, R>(
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         // Stop accepting at once: new clients are refused, not queued.
+        stopped = true;
+        accepting?.stop();
+        clearTimeout(backoffTimer);
         yield* listener.close;
-        yield* Fiber.interrupt(acceptFiber);
         const running = () =>
           [...active].map((entry) => entry.fiber).filter((
             f,
@@ -386,17 +481,18 @@ export const make = <E, R>(
         // the owning fiber is being interrupted (which would cut it short at once).
         // (A fiber forked here inherits uninterruptibility: undo that inside it.)
         const drain = yield* Effect.forkDaemon(
-          Effect.interruptible(
-            Effect.timeout(Fiber.joinAll(running()).pipe(Effect.ignore), shutdownTimeout),
-          ).pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false))),
+          Effect.interruptible(Effect.timeout(drained, shutdownTimeout)).pipe(
+            Effect.as(true),
+            Effect.catchAll(() => Effect.succeed(false)),
+          ),
         );
-        const drained = yield* Fiber.join(drain);
-        if (!drained) {
+        if (!(yield* Fiber.join(drain))) {
           yield* Effect.logInfo(
             `shutdown: interrupting ${active.size} connection(s) after ${
               Duration.format(shutdownTimeout)
             }`,
           );
+          for (const entry of [...active]) stopDetached(entry);
           yield* Fiber.interruptAll(running());
         }
         yield* Fiber.interrupt(sweeperFiber);
