@@ -146,6 +146,20 @@ export const resettingOnData: Effect.Effect<number, never, Scope.Scope> = Effect
   (peer) => (peer.address() as net.AddressInfo).port,
 );
 
+/**
+ * A loopback TCP client that sends one byte, waits for any answer, then
+ * resets the connection (RST, not FIN); resolves once it has.
+ */
+export const resettingClient = (port: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write("x"));
+    socket.once("data", () => {
+      socket.resetAndDestroy();
+      resolve();
+    });
+    socket.once("error", reject);
+  });
+
 /** Waits until the endpoint has stopped reading datagrams (its counter is still). */
 export const settle = (endpoint: Udp.DatagramSocket): Effect.Effect<void> =>
   Effect.gen(function* () {

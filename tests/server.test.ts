@@ -14,9 +14,18 @@ import {
   Option,
   Schedule,
   Scope,
+  Supervisor,
 } from "effect";
-import { Address, Server, Tcp, Unix } from "../mod.ts";
-import { echo, openFds, pattern, sameBytes, startServer, tempDir } from "./_helpers.ts";
+import { Address, Connection, Listener, Server, Tcp, Unix } from "../mod.ts";
+import {
+  echo,
+  openFds,
+  pattern,
+  resettingClient,
+  sameBytes,
+  startServer,
+  tempDir,
+} from "./_helpers.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -112,6 +121,87 @@ describe("Server", () => {
     }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)));
   });
 
+  it.scopedLive("a handler that throws instead of returning an Effect fails only its connection", () =>
+    Effect.gen(function* () {
+      let n = 0;
+      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
+      const server = yield* startServer((conn) => {
+        if (n++ === 0) throw new Error("no Effect here");
+        return echo(conn);
+      });
+      const first = yield* Tcp.connect(server.address);
+      expect(yield* first.read()).toEqual(Option.none());
+      const second = yield* Tcp.connect(server.address);
+      yield* second.write("served");
+      expect(text(yield* second.readExactly(6))).toBe("served");
+      expect((yield* Metric.value(Server.metrics.failed)).count - failed0).toBe(1);
+    }));
+
+  it.scopedLive("an echo or copy handler holds no fiber per connection; other handlers hold one", () =>
+    Effect.gen(function* () {
+      // Fibers the server has running while 20 clients are connected and served.
+      const fibersServing = <E>(handler: Server.Handler<E, never>) =>
+        Effect.gen(function* () {
+          const supervisor = yield* Supervisor.track;
+          const scope = yield* Scope.make();
+          const server = yield* startServer(handler).pipe(
+            Effect.supervised(supervisor),
+            Scope.extend(scope),
+          );
+          const before = (yield* supervisor.value).length;
+          const clients = yield* Effect.forEach(
+            Array.from({ length: 20 }),
+            () => Tcp.connect(server.address).pipe(Scope.extend(scope)),
+          );
+          for (const client of clients) {
+            yield* client.write("x");
+            expect(text(yield* client.readExactly(1))).toBe("x");
+          }
+          const serving = (yield* supervisor.value).length - before;
+          yield* Scope.close(scope, Exit.void);
+          return serving;
+        });
+      expect(yield* fibersServing(echo)).toBe(0);
+      expect(yield* fibersServing((conn) => Connection.copy(conn, conn))).toBe(0);
+      expect(yield* fibersServing((conn) => Effect.zipRight(Effect.void, echo(conn)))).toBe(20);
+    }));
+
+  it.scopedLive("an echo handler's failure (a peer's reset) is counted and ends only its connection", () =>
+    Effect.gen(function* () {
+      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
+      const server = yield* startServer(echo);
+      yield* Effect.promise(() => resettingClient((server.address as Address.TcpAddress).port));
+      yield* Effect.repeat(Metric.value(Server.metrics.failed), {
+        until: (m) => m.count > failed0,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      expect(yield* server.activeConnections).toBe(0);
+      const conn = yield* Tcp.connect(server.address);
+      yield* conn.write("after");
+      expect(text(yield* conn.readExactly(5))).toBe("after");
+    }));
+
+  it.scopedLive("serves from a Listener written elsewhere (its accept is any Effect)", () =>
+    Effect.gen(function* () {
+      const inner = yield* Tcp.listen("127.0.0.1:0");
+      let accepts = 0;
+      const custom: Listener.Listener = {
+        address: inner.address,
+        accept: Effect.tap(inner.accept, () => Effect.sync(() => accepts++)),
+        close: inner.close,
+        raw: inner.raw,
+      };
+      const server = yield* Server.make(echo).pipe(
+        Effect.provideService(Listener.Listener, custom),
+      );
+      for (const word of ["one", "two"]) {
+        const conn = yield* Tcp.connect(server.address);
+        yield* conn.write(word);
+        expect(text(yield* conn.readExactly(3))).toBe(word);
+      }
+      expect(accepts).toBe(2);
+    }));
+
   it.scopedLive("maxConnections holds: extra clients wait in the backlog, then get served", () =>
     Effect.gen(function* () {
       let running = 0;
@@ -199,6 +289,61 @@ describe("Server", () => {
         expect(yield* server.activeConnections).toBe(300);
         yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
         // Every client sees its connection end.
+        const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
+          concurrency: "unbounded",
+        });
+        expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
+        yield* Scope.close(clients, Exit.void);
+        expect(openFds()).toBeLessThanOrEqual(baseline);
+      }),
+    20_000,
+  );
+
+  it.scopedLive("shutdown waits for echo handlers (which hold no fiber) and lets them serve", () =>
+    Effect.gen(function* () {
+      const serverScope = yield* Scope.make();
+      const server = yield* startServer(echo, { shutdownTimeout: "10 seconds" }).pipe(
+        Scope.extend(serverScope),
+      );
+      const clientScope = yield* Scope.make();
+      const conn = yield* Tcp.connect(server.address).pipe(Scope.extend(clientScope));
+      yield* conn.write("a");
+      yield* conn.readExactly(1);
+      const closing = yield* Effect.fork(Scope.close(serverScope, Exit.void));
+      // Draining: the listener is closed, but the connection is still served.
+      yield* Effect.repeat(Effect.either(Tcp.connect(server.address)), {
+        until: Either.isLeft,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      yield* conn.write("still");
+      expect(text(yield* conn.readExactly(5))).toBe("still");
+      expect(closing.unsafePoll()).toBeNull();
+      // The client leaves, the handler ends, and the shutdown completes.
+      yield* Scope.close(clientScope, Exit.void);
+      yield* Fiber.join(closing).pipe(Effect.timeout("5 seconds"));
+    }));
+
+  it.scopedLive(
+    "shutdown stops echo handlers after shutdownTimeout and releases every fd",
+    () =>
+      Effect.gen(function* () {
+        const baseline = openFds();
+        const clients = yield* Scope.make();
+        const serverScope = yield* Scope.make();
+        const server = yield* startServer(echo, { shutdownTimeout: "300 millis" }).pipe(
+          Scope.extend(serverScope),
+        );
+        const conns = yield* Effect.forEach(
+          Array.from({ length: 100 }),
+          () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
+          { concurrency: 20 },
+        );
+        yield* Effect.forEach(conns, (c) => Effect.zipRight(c.write("e"), c.readExactly(1)), {
+          concurrency: "unbounded",
+        });
+        expect(yield* server.activeConnections).toBe(100);
+        yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+        expect(yield* server.activeConnections).toBe(0);
         const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
           concurrency: "unbounded",
         });
