@@ -138,7 +138,7 @@ const SMALL_SLAB = 2 * 1024;
 const smallSlabs = new Slabs(SMALL_SLAB, 256);
 const largeSlabs = new Slabs(HANDOVER_MAX, 32);
 /** Read buffers of closed connections, for new ones. */
-const readBuffers = new Slabs(MIN_BUFFER, 1024);
+const readBuffers = new Slabs(MIN_BUFFER, 1024, 8 * 1024);
 /** How long a close waits for a handed-over write to go out before it closes anyway. */
 const LINGER_MS = 30_000;
 /** Default `maxBytes` of a read. */
@@ -291,8 +291,21 @@ export const copy = (
   });
 };
 
-/** Drives one `copy`: read a chunk, write it, repeat, all in callbacks. */
-class CopyLoop {
+/** Hears that a polled connection has a read result (see `pollChunk`). */
+interface ReadWaiter {
+  onReadable(): void;
+}
+
+/** Hears how a `writeFor` ended: {@link WRITTEN}, or the error. */
+interface WriteWaiter {
+  onWritten(result: unknown): void;
+}
+
+/**
+ * Drives one `copy`: read a chunk, write it, repeat, all in callbacks. It is
+ * its own read and write waiter, so an idle copy holds one small object.
+ */
+class CopyLoop implements ReadWaiter, WriteWaiter {
   private copied = 0;
   private stopped = false;
   private writing = false;
@@ -303,22 +316,22 @@ class CopyLoop {
     private readonly observer: Observer,
   ) {}
 
-  readonly next = (): void => {
+  onReadable(): void {
     if (this.stopped) return;
-    const chunk = this.from.pollChunk(this.next);
+    const chunk = this.from.pollChunk(this);
     if (chunk === PENDING) return;
     if (chunk === null) return this.end(Exit.succeed(this.copied));
     if (chunk instanceof ParkedError) return this.end(Exit.fail(this.from.readError(chunk.error)));
     this.copied += chunk.length;
     this.writing = true;
-    this.to.writeFor(chunk, this.written);
-  };
+    this.to.writeFor(chunk, this);
+  }
 
-  private readonly written = (error: unknown): void => {
+  onWritten(result: unknown): void {
     this.writing = false;
-    if (error !== WRITTEN) return this.end(Exit.fail(this.to.writeError(error)));
-    this.next();
-  };
+    if (result !== WRITTEN) return this.end(Exit.fail(this.to.writeError(result)));
+    this.onReadable();
+  }
 
   private end(result: Exit.Exit<number, SocketError<ReadReason | WriteReason>>): void {
     this.stopped = true;
@@ -328,7 +341,7 @@ class CopyLoop {
   /** Interrupted: stop reading; a chunk still being written keeps its buffer. */
   stop(): void {
     this.stopped = true;
-    this.from.cancelPoll(this.next);
+    this.from.cancelPoll(this);
     if (this.writing) this.from.giveUpBuffer();
   }
 }
@@ -532,7 +545,7 @@ class DenoConnection implements Connection {
   }
 
   /** A copy loop waiting for this connection's next chunk (instead of a fiber). */
-  private readWaker: (() => void) | undefined = undefined;
+  private readWaker: ReadWaiter | undefined = undefined;
 
   private wakeReader(): void {
     const resume = this.readResume;
@@ -543,7 +556,7 @@ class DenoConnection implements Connection {
     const waker = this.readWaker;
     if (waker !== undefined) {
       this.readWaker = undefined;
-      waker();
+      waker.onReadable();
     }
   }
 
@@ -573,7 +586,7 @@ class DenoConnection implements Connection {
    * For a copy loop: the next chunk (lent from the read buffer) if one is
    * ready, else PENDING, and `wake` is called once one is.
    */
-  pollChunk(wake: () => void): Uint8Array | null | ParkedError | typeof PENDING {
+  pollChunk(wake: ReadWaiter): Uint8Array | null | ParkedError | typeof PENDING {
     this.readMax = DEFAULT_MAX_READ;
     this.readBorrow = true;
     if (this.hasReadResult()) return this.takeChunk();
@@ -587,7 +600,7 @@ class DenoConnection implements Connection {
     // The loop needs no fiber: a server may start it by itself (see internal/detached.ts).
     const start = (observer: Observer) => {
       const loop = new CopyLoop(this, target, observer);
-      loop.next();
+      loop.onReadable();
       return loop;
     };
     return detachable(
@@ -605,7 +618,7 @@ class DenoConnection implements Connection {
   }
 
   /** Stops waking `wake`; a read in progress keeps going and its result waits for the next read. */
-  cancelPoll(wake: () => void): void {
+  cancelPoll(wake: ReadWaiter): void {
     if (this.readWaker === wake) this.readWaker = undefined;
   }
 
@@ -623,8 +636,9 @@ class DenoConnection implements Connection {
       // Lent: valid until the next read refills the buffer.
       chunk = buffer.subarray(0, n);
       this.lent = true;
-    } else if (n * 2 >= buffer.length) {
-      // Mostly full: hand the buffer over instead of copying it.
+    } else if (n * 2 >= buffer.length && buffer.length > MIN_BUFFER) {
+      // Mostly full: hand the buffer over instead of copying it. (Not the
+      // smallest: those share a block, which a kept chunk would pin.)
       chunk = buffer.subarray(0, n);
       this.buffer = undefined;
     } else {
@@ -823,7 +837,7 @@ class DenoConnection implements Connection {
   private writeOffset = 0;
   /** Who hears how the current write ended: a fiber, a copy loop, or no one (handed over). */
   private writeResume: ((effect: Effect.Effect<void, WriteError>) => void) | undefined;
-  private writeCallback: ((error: unknown) => void) | undefined = undefined;
+  private writeCallback: WriteWaiter | undefined = undefined;
   private writeHandedOver = false;
   /** The slab a handed-over write was copied into, given back once written. */
   private writeSlab: Uint8Array | undefined = undefined;
@@ -872,23 +886,23 @@ class DenoConnection implements Connection {
 
   /**
    * For a copy loop: writes every byte of `bytes` after the writes already
-   * queued, then calls `done` with {@link WRITTEN} or the error.
+   * queued, then tells `done` {@link WRITTEN} or the error.
    */
-  writeFor(bytes: Uint8Array, done: (error: unknown) => void): void {
+  writeFor(bytes: Uint8Array, done: WriteWaiter): void {
     if (!this.writing) {
       this.writing = true;
       return this.startCallbackWrite(bytes, done);
     }
     (this.writeQueue ??= []).push((abort) =>
-      abort ? done(undefined) : this.startCallbackWrite(bytes, done)
+      abort ? done.onWritten(undefined) : this.startCallbackWrite(bytes, done)
     );
   }
 
-  private startCallbackWrite(bytes: Uint8Array, done: (error: unknown) => void): void {
+  private startCallbackWrite(bytes: Uint8Array, done: WriteWaiter): void {
     if (this.closed || this.writeFailure !== undefined) {
       const failure = this.writeFailure;
       this.writeFinished();
-      return done(failure);
+      return done.onWritten(failure);
     }
     this.writeBytes = bytes;
     this.writeOffset = 0;
@@ -905,7 +919,7 @@ class DenoConnection implements Connection {
     const callback = this.writeCallback;
     this.endWrite();
     if (resume !== undefined) resume(Effect.void);
-    else if (callback !== undefined) callback(WRITTEN);
+    else if (callback !== undefined) callback.onWritten(WRITTEN);
   }
 
   private onWriteFailed(error: unknown): void {
@@ -914,7 +928,7 @@ class DenoConnection implements Connection {
     if (this.writeHandedOver) this.writeFailure = error;
     this.endWrite();
     if (resume !== undefined) resume(Effect.fail(this.writeError(error)));
-    else if (callback !== undefined) callback(error);
+    else if (callback !== undefined) callback.onWritten(error);
   }
 
   private endWrite(): void {

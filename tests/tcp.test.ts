@@ -209,6 +209,37 @@ describe("Tcp", () => {
     60_000,
   );
 
+  it.scopedLive("chunks a caller keeps stay intact while other connections read and close", () =>
+    Effect.gen(function* () {
+      // Small reads land in small buffers that connections share and recycle;
+      // a chunk that read() returned is the caller's and must never change.
+      const kept: Array<{ chunk: Uint8Array; expected: Uint8Array }> = [];
+      for (let round = 0; round < 4; round++) {
+        yield* Effect.scoped(Effect.gen(function* () {
+          const pairs = yield* Effect.forEach(Array.from({ length: 8 }), () => pair());
+          for (const [i, { client, server }] of pairs.entries()) {
+            for (const size of [40, 200, 256]) {
+              const expected = pattern(size, round * 100 + i * 10 + size);
+              yield* client.write(expected);
+              const chunk = yield* server.readExactly(size);
+              kept.push({ chunk, expected });
+              const single = pattern(size, round + i + size + 1);
+              yield* client.write(single);
+              const got = yield* server.read(size);
+              kept.push({
+                chunk: Option.getOrThrow(got),
+                expected: single.subarray(0, Option.getOrThrow(got).length),
+              });
+              const rest = size - Option.getOrThrow(got).length;
+              if (rest > 0) yield* server.readExactly(rest);
+            }
+          }
+        }));
+      }
+      expect(kept.length).toBe(4 * 8 * 3 * 2);
+      expect(kept.every(({ chunk, expected }) => sameBytes(chunk, expected))).toBe(true);
+    }));
+
   it.scopedLive("interrupting a pending read keeps the connection usable and loses no bytes", () =>
     Effect.gen(function* () {
       const { client, server } = yield* pair();

@@ -9,6 +9,8 @@
 //   Node does for small Buffers: a chunk keeps its arena (16 KiB) alive.
 // - `Slabs` is a free list of equally sized buffers: one lent to a write in
 //   flight, or a closed connection's read buffer for the next connection.
+//   Small ones can be carved from a shared block, so an idle connection's read
+//   buffer costs its bytes and a view, not an ArrayBuffer of its own.
 
 const ARENA_SIZE = 16 * 1024;
 /** Chunks larger than this get their own buffer (an arena would waste too much). */
@@ -39,10 +41,30 @@ export const copyOwned = (bytes: Uint8Array): Uint8Array => {
  */
 export class Slabs {
   private readonly free: Array<Uint8Array> = [];
-  constructor(readonly size: number, private readonly keep: number) {}
+  private block: ArrayBuffer | undefined = undefined;
+  private blockOffset = 0;
+
+  /**
+   * `carveFrom`: carve new buffers from shared blocks of this many bytes. A
+   * carved buffer keeps its block alive, so hand such buffers to nobody.
+   */
+  constructor(
+    readonly size: number,
+    private readonly keep: number,
+    private readonly carveFrom = 0,
+  ) {}
 
   take(): Uint8Array {
-    return this.free.pop() ?? new Uint8Array(this.size);
+    const free = this.free.pop();
+    if (free !== undefined) return free;
+    if (this.carveFrom === 0) return new Uint8Array(this.size);
+    if (this.block === undefined || this.blockOffset + this.size > this.carveFrom) {
+      this.block = new ArrayBuffer(this.carveFrom);
+      this.blockOffset = 0;
+    }
+    const slab = new Uint8Array(this.block, this.blockOffset, this.size);
+    this.blockOffset += this.size;
+    return slab;
   }
 
   give(slab: Uint8Array): void {
