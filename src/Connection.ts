@@ -211,7 +211,8 @@ export interface ForEachOptions {
  * receive loop of an echo server or a proxy, without Stream machinery. The
  * next read starts only when `f`'s Effect completes, so a slow `f` slows the
  * peer instead of buffering. Passing the connection's own `write` as `f` is
- * an echo and runs as {@link copy}, without an Effect per chunk.
+ * an echo and runs as {@link copy}, without an Effect per chunk (and, as a
+ * server's whole handler, without a fiber).
  *
  * @example
  * ```ts
@@ -256,7 +257,8 @@ export const forEachChunk = <E, R>(
  * taken the chunk, so a slow `to` slows `from`'s peer instead of buffering.
  * `to` is not half-closed at the end; do that with `to.closeWrite` if the
  * protocol wants it. Interrupting the copy loses no bytes: a read still in
- * progress completes into `from`'s next read.
+ * progress completes into `from`'s next read. A `Server` handler that returns
+ * this Effect as it is runs it without a fiber (see the Server module).
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 /**
- * A server that runs one fiber per connection: the Effect counterpart of
- * Python's `socketserver.ThreadingTCPServer` with a `handle()` method.
+ * A server that runs each connection's handler concurrently: the Effect
+ * counterpart of Python's `socketserver.ThreadingTCPServer` with a
+ * `handle()` method, where a fiber takes the place of a thread.
  *
  * The handler is any `(connection) => Effect`. The server takes its listener
  * from the {@link Listener.Listener} service, so the same handler serves TCP,
@@ -24,6 +25,11 @@
  * ```
  *
  * Behaviour worth knowing:
+ * - Each handler runs in a fiber of its own, except a handler that is just
+ *   one of this library's copy loops (`Connection.copy(conn, other)` or
+ *   `Connection.forEachChunk(conn, conn.write)`, an echo): that one runs by
+ *   its callbacks and holds no fiber while it waits, which makes an idle
+ *   connection cheap. The accept loop runs by callbacks too.
  * - At `maxConnections` the server stops accepting; new clients wait in the
  *   kernel's backlog (`Tcp.listen`'s `backlog`) until a slot frees. Nobody is
  *   refused by the server itself.
@@ -42,7 +48,7 @@ import * as Cause from "effect/Cause";
 import * as Context from "effect/Context";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
-import type * as Exit from "effect/Exit";
+import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import * as FiberRef from "effect/FiberRef";
 import * as HashMap from "effect/HashMap";
@@ -274,9 +280,14 @@ export const make = <E, R>(
 
     // Connection fibers, and work that outlives one (its failure log, closing
     // the Scope it used), run in the server's own runtime: its services, its
-    // logger, and one scheduler queue for all connections.
+    // logger, and one scheduler queue for all connections. Interruptible even
+    // if the server is made in an uninterruptible region (as a Layer may be):
+    // the idle sweep and the shutdown interrupt handlers.
     const runFork = Runtime.runFork(
-      yield* Effect.withScheduler(Effect.runtime<Exclude<R, Scope.Scope>>(), sharedScheduler),
+      yield* Effect.runtime<Exclude<R, Scope.Scope>>().pipe(
+        Effect.withScheduler(sharedScheduler),
+        Effect.interruptible,
+      ),
     );
 
     // Shutdown waits for the last connection to finish.
@@ -340,8 +351,12 @@ export const make = <E, R>(
       }
       const start = Detached.startOf(effect);
       if (start !== undefined) {
-        const running = start(entry);
-        if (active.has(entry)) entry.running = running;
+        try {
+          const running = start(entry);
+          if (active.has(entry)) entry.running = running;
+        } catch (defect) {
+          entry.onExit(Exit.die(defect));
+        }
         return;
       }
       // The fiber is the connection's own, so its log annotation and its Scope
@@ -458,11 +473,13 @@ export const make = <E, R>(
     const idleMillis = Duration.toMillis(idleTimeout);
     acceptNext();
     const sweeperFiber = yield* Effect.forkDaemon(
-      Number.isFinite(idleMillis)
-        ? Effect.forever(
-          Effect.zipRight(Effect.sleep(Math.max(10, Math.min(1000, idleMillis / 4))), sweepIdle),
-        )
-        : Effect.never,
+      Effect.interruptible(
+        Number.isFinite(idleMillis)
+          ? Effect.forever(
+            Effect.zipRight(Effect.sleep(Math.max(10, Math.min(1000, idleMillis / 4))), sweepIdle),
+          )
+          : Effect.never,
+      ),
     );
 
     yield* Effect.addFinalizer(() =>

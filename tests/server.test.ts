@@ -354,6 +354,27 @@ describe("Server", () => {
     20_000,
   );
 
+  it.scopedLive("a server made in an uninterruptible region can still interrupt its handlers", () =>
+    Effect.gen(function* () {
+      const serverScope = yield* Scope.make();
+      // A handler waits for a first chunk (idle until then), then works forever.
+      const server = yield* startServer(
+        (conn) => Effect.zipRight(conn.write("x"), Effect.flatMap(conn.read(), () => Effect.never)),
+        { shutdownTimeout: "100 millis", idleTimeout: "200 millis" },
+      ).pipe(Effect.uninterruptible, Scope.extend(serverScope));
+      // The idle sweep interrupts a handler waiting to read...
+      const idle = yield* Tcp.connect(server.address);
+      yield* idle.readExactly(1);
+      const ended = yield* Effect.either(idle.read()).pipe(Effect.timeout("5 seconds"));
+      expect(Either.isLeft(ended) || Option.isNone(ended.right)).toBe(true);
+      // ...and the shutdown one that is busy.
+      const busy = yield* Tcp.connect(server.address);
+      yield* busy.readExactly(1);
+      yield* busy.write("go");
+      yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+      expect(yield* server.activeConnections).toBe(0);
+    }));
+
   it.scopedLive("each handler gets its own Scope, closed however the handler ends", () =>
     Effect.gen(function* () {
       const closed: string[] = [];
