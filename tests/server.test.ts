@@ -29,6 +29,43 @@ import {
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
+/**
+ * Serves `count` clients that never leave (each first sends `greet`, then
+ * reads one byte back), shuts the server down with a 300 ms shutdownTimeout,
+ * and checks that every client sees its connection end and every fd is back.
+ */
+const shutdownEndsEveryConnection = <E>(
+  handler: Server.Handler<E, never>,
+  count: number,
+  greet: (client: Connection.Connection) => Effect.Effect<unknown, unknown> = () => Effect.void,
+) =>
+  Effect.gen(function* () {
+    const baseline = openFds();
+    const clients = yield* Scope.make();
+    const serverScope = yield* Scope.make();
+    const server = yield* startServer(handler, { shutdownTimeout: "300 millis" }).pipe(
+      Scope.extend(serverScope),
+    );
+    const conns = yield* Effect.forEach(
+      Array.from({ length: count }),
+      () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
+      { concurrency: 20 },
+    );
+    yield* Effect.forEach(conns, (c) => Effect.zipRight(greet(c), c.readExactly(1)), {
+      concurrency: "unbounded",
+    });
+    expect(yield* server.activeConnections).toBe(count);
+    yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+    expect(yield* server.activeConnections).toBe(0);
+    // Every client sees its connection end.
+    const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
+      concurrency: "unbounded",
+    });
+    expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
+    yield* Scope.close(clients, Exit.void);
+    expect(openFds()).toBeLessThanOrEqual(baseline);
+  });
+
 describe("Server", () => {
   it.scopedLive(
     "200 concurrent clients each get their own echoes intact",
@@ -270,32 +307,13 @@ describe("Server", () => {
   it.scopedLive(
     "shutdown interrupts handlers after shutdownTimeout and releases every fd",
     () =>
-      Effect.gen(function* () {
-        const baseline = openFds();
-        const clients = yield* Scope.make();
-        const serverScope = yield* Scope.make();
-        const server = yield* startServer(
-          (conn) => Effect.zipRight(conn.write("x"), Effect.never),
-          {
-            shutdownTimeout: "300 millis",
-          },
-        ).pipe(Scope.extend(serverScope));
-        const conns = yield* Effect.forEach(
-          Array.from({ length: 300 }),
-          () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
-          { concurrency: 20 },
-        );
-        yield* Effect.forEach(conns, (c) => c.readExactly(1), { concurrency: "unbounded" });
-        expect(yield* server.activeConnections).toBe(300);
-        yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
-        // Every client sees its connection end.
-        const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
-          concurrency: "unbounded",
-        });
-        expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
-        yield* Scope.close(clients, Exit.void);
-        expect(openFds()).toBeLessThanOrEqual(baseline);
-      }),
+      shutdownEndsEveryConnection((conn) => Effect.zipRight(conn.write("x"), Effect.never), 300),
+    20_000,
+  );
+
+  it.scopedLive(
+    "shutdown stops echo handlers (no fiber) after shutdownTimeout and releases every fd",
+    () => shutdownEndsEveryConnection(echo, 100, (c) => c.write("e")),
     20_000,
   );
 
@@ -322,37 +340,6 @@ describe("Server", () => {
       yield* Scope.close(clientScope, Exit.void);
       yield* Fiber.join(closing).pipe(Effect.timeout("5 seconds"));
     }));
-
-  it.scopedLive(
-    "shutdown stops echo handlers after shutdownTimeout and releases every fd",
-    () =>
-      Effect.gen(function* () {
-        const baseline = openFds();
-        const clients = yield* Scope.make();
-        const serverScope = yield* Scope.make();
-        const server = yield* startServer(echo, { shutdownTimeout: "300 millis" }).pipe(
-          Scope.extend(serverScope),
-        );
-        const conns = yield* Effect.forEach(
-          Array.from({ length: 100 }),
-          () => Tcp.connect(server.address).pipe(Scope.extend(clients)),
-          { concurrency: 20 },
-        );
-        yield* Effect.forEach(conns, (c) => Effect.zipRight(c.write("e"), c.readExactly(1)), {
-          concurrency: "unbounded",
-        });
-        expect(yield* server.activeConnections).toBe(100);
-        yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
-        expect(yield* server.activeConnections).toBe(0);
-        const ends = yield* Effect.forEach(conns, (c) => Effect.either(c.read()), {
-          concurrency: "unbounded",
-        });
-        expect(ends.every((e) => Either.isLeft(e) || Option.isNone(e.right))).toBe(true);
-        yield* Scope.close(clients, Exit.void);
-        expect(openFds()).toBeLessThanOrEqual(baseline);
-      }),
-    20_000,
-  );
 
   it.scopedLive("a server made in an uninterruptible region can still interrupt its handlers", () =>
     Effect.gen(function* () {
