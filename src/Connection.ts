@@ -336,6 +336,8 @@ class CopyLoop implements ReadWaiter, WriteWaiter {
   }
 
   private end(result: Exit.Exit<number, SocketError<ReadReason | WriteReason>>): void {
+    // Stopped already: a write still in flight failing now is not the loop's outcome.
+    if (this.stopped) return;
     this.stopped = true;
     this.observer.onExit(result);
   }

@@ -341,6 +341,28 @@ describe("Server", () => {
       yield* Fiber.join(closing).pipe(Effect.timeout("5 seconds"));
     }));
 
+  it.scopedLive("an echo stopped by the shutdown mid-write is not counted as failed", () =>
+    Effect.gen(function* () {
+      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
+      const serverScope = yield* Scope.make();
+      const server = yield* startServer(echo, { shutdownTimeout: "100 millis" }).pipe(
+        Scope.extend(serverScope),
+      );
+      // The client sends far more than the socket buffers hold and reads
+      // nothing back, so the echo is stuck in a write when the shutdown stops it.
+      const client = yield* Tcp.connect(server.address);
+      const sending = yield* Effect.fork(Effect.either(client.write(new Uint8Array(32 << 20))));
+      yield* Effect.repeat(Effect.sync(() => client.bytesWritten), {
+        until: (n) => n > 0,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      yield* Effect.sleep(100);
+      yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
+      yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"));
+      yield* Effect.sleep(50); // a late failure report would land by now
+      expect((yield* Metric.value(Server.metrics.failed)).count - failed0).toBe(0);
+    }));
+
   it.scopedLive("a server made in an uninterruptible region can still interrupt its handlers", () =>
     Effect.gen(function* () {
       const serverScope = yield* Scope.make();
