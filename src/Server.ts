@@ -51,6 +51,7 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Fiber from "effect/Fiber";
 import * as FiberRef from "effect/FiberRef";
+import * as FiberRefs from "effect/FiberRefs";
 import * as HashMap from "effect/HashMap";
 import * as Layer from "effect/Layer";
 import * as Metric from "effect/Metric";
@@ -283,11 +284,14 @@ export const make = <E, R>(
     // logger, and one scheduler queue for all connections. Interruptible even
     // if the server is made in an uninterruptible region (as a Layer may be):
     // the idle sweep and the shutdown interrupt handlers.
-    const runFork = Runtime.runFork(
-      yield* Effect.runtime<Exclude<R, Scope.Scope>>().pipe(
-        Effect.withScheduler(sharedScheduler),
-        Effect.interruptible,
-      ),
+    const runtime = yield* Effect.runtime<Exclude<R, Scope.Scope>>().pipe(
+      Effect.withScheduler(sharedScheduler),
+      Effect.interruptible,
+    );
+    const runFork = Runtime.runFork(runtime);
+    const baseAnnotations = FiberRefs.getOrDefault(
+      runtime.fiberRefs,
+      FiberRef.currentLogAnnotations,
     );
 
     // Shutdown waits for the last connection to finish.
@@ -360,18 +364,25 @@ export const make = <E, R>(
         return;
       }
       // The fiber is the connection's own, so its log annotation and its Scope
-      // are set once in its context and never restored: annotateLogs and
-      // Effect.scoped would save and restore them around the handler.
+      // are part of the FiberRefs it starts with: no Effects to set them (or,
+      // as annotateLogs and Effect.scoped would, to restore them afterwards).
       const peer = Address.format(connection.remoteAddress);
       const scope = new LazyScope();
-      const run = Effect.zipRight(
-        Effect.zipRight(
-          FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set("peer", peer as unknown)),
-          FiberRef.update(FiberRef.currentContext, Context.add(Scope.Scope, scope as Scope.Scope)),
-        ),
-        effect,
-      );
-      const fiber = runFork(run);
+      const fiber = runFork(effect, {
+        updateRefs: (refs, fiberId) =>
+          FiberRefs.updateManyAs(refs, {
+            entries: [
+              [FiberRef.currentLogAnnotations, [[
+                fiberId,
+                HashMap.set(baseAnnotations, "peer", peer as unknown),
+              ]]],
+              [FiberRef.currentContext, [[
+                fiberId,
+                Context.add(runtime.context, Scope.Scope, scope as Scope.Scope),
+              ]]],
+            ],
+          }),
+      });
       entry.fiber = fiber;
       fiber.addObserver((exit) => {
         if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
