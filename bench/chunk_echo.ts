@@ -2,10 +2,10 @@
  * The echo server of examples/echo.ts with a per-chunk Effect handler: every
  * chunk goes through `(chunk) => conn.write(chunk)` in the connection's fiber,
  * where examples/echo.ts passes `conn.write` itself and so runs as one
- * `Connection.copy` loop. It measures what a handler that does something with
- * each chunk pays:
+ * `Connection.copy` loop, without a fiber. It measures what a handler that
+ * runs in a fiber and does something with each chunk pays:
  *
- *   deno task bench --lib-script bench/chunk_echo.ts --only echo64,echo1m --servers lib,raw
+ *   deno task bench --lib-script bench/chunk_echo.ts --only echo64,echo1m,churn,idle --servers lib,raw
  *
  * @module
  */

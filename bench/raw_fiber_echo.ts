@@ -1,7 +1,7 @@
 /**
  * bench/raw_echo.ts with one Effect fiber per connection and nothing else
  * (`Effect.runFork` around the raw loop): what a fiber per connection costs by
- * itself, the floor for a fiber-per-connection server such as this library's.
+ * itself, the floor for a server handler that runs in a fiber.
  *
  *   deno task bench --lib-script bench/raw_fiber_echo.ts --only churn --servers lib,raw
  *
