@@ -2,9 +2,12 @@
  * The server side of the soak run (tests/soak/soak.ts starts it as a child
  * process, so its RSS and open descriptors can be read from /proc).
  *
- * One process, three listeners on 127.0.0.1, each a `Server.serveForever`
+ * One process, four listeners on 127.0.0.1, each a `Server.serveForever`
  * Layer:
- * - echo: every byte straight back (`Connection.forEachChunk`, borrowed chunks);
+ * - echo: every byte straight back (`Connection.forEachChunk`, borrowed chunks),
+ *   counted by the handler, in a fiber per connection;
+ * - copy: every byte straight back by `Connection.copy(conn, conn)`, which the
+ *   server runs without a fiber;
  * - upload: `FileTransfer.receive` into `--dir` (this library's protocol and
  *   the tutorial's, told apart by `receive` itself);
  * - control: answers one line `stats` with the counters below as JSON, so the
@@ -12,8 +15,8 @@
  *   garbage collection (under `--v8-flags=--expose-gc`) and answers with
  *   `Deno.memoryUsage()`.
  *
- * Prints `SOAK-READY {"echo":PORT,"upload":PORT,"control":PORT}` once all
- * three listen. SIGTERM shuts it down gracefully (`Runtime.runMain`).
+ * Prints `SOAK-READY {"echo":PORT,"copy":PORT,"upload":PORT,"control":PORT}`
+ * once all four listen. SIGTERM shuts it down gracefully (`Runtime.runMain`).
  *
  *   deno run --allow-net=127.0.0.1 --allow-read=DIR --allow-write=DIR tests/soak/server.ts --dir DIR
  *
@@ -98,8 +101,8 @@ const upload = (conn: Connection.Connection): Effect.Effect<void> => {
   );
 };
 
-/** The running echo and upload servers, for their `activeConnections`. */
-const running: { echo?: Server.Server; upload?: Server.Server } = {};
+/** The running echo, copy and upload servers, for their `activeConnections`. */
+const running: { echo?: Server.Server; copy?: Server.Server; upload?: Server.Server } = {};
 
 const stats = Effect.gen(function* () {
   const metric = (m: Metric.Metric.Counter<number>) =>
@@ -107,6 +110,7 @@ const stats = Effect.gen(function* () {
   return {
     ...counters,
     echoActive: running.echo === undefined ? -1 : yield* running.echo.activeConnections,
+    copyActive: running.copy === undefined ? -1 : yield* running.copy.activeConnections,
     uploadActive: running.upload === undefined ? -1 : yield* running.upload.activeConnections,
     metrics: {
       accepted: yield* metric(Server.metrics.accepted),
@@ -150,11 +154,15 @@ const listen = <E>(
     Layer.provide(Tcp.layer("127.0.0.1:0")),
   );
 
-const ports = { echo: 0, upload: 0, control: 0 };
+const ports = { echo: 0, copy: 0, upload: 0, control: 0 };
 const all = Layer.mergeAll(
   listen(echo, (s) => {
     running.echo = s;
     ports.echo = port(s);
+  }),
+  listen((conn) => Connection.copy(conn, conn), (s) => {
+    running.copy = s;
+    ports.copy = port(s);
   }),
   listen(upload, (s) => {
     running.upload = s;
