@@ -31,7 +31,7 @@ import * as Address from "./Address.ts";
 import { fromUnknown, type ReadReason, SocketError, type WriteReason } from "./SocketError.ts";
 import { readReasons, writeReasons } from "./internal/reasons.ts";
 import { copyOwned, Slabs } from "./internal/bytes.ts";
-import { detachable, type Observer, startOf } from "./internal/detached.ts";
+import { detachable, type Observer } from "./internal/detached.ts";
 
 /**
  * A connected, bidirectional byte stream.
@@ -230,8 +230,8 @@ export const forEachChunk = <E, R>(
 ): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
   if (connection instanceof DenoConnection && (f as unknown) === connection.write) {
     // An echo: the same copy loop as `copy`, without an Effect per chunk.
-    const copying = connection.copyTo(connection);
-    return detachable(Effect.asVoid(copying), startOf(copying)!) as Effect.Effect<
+    const start = connection.copyStart(connection);
+    return detachable(Effect.asVoid(runCopy(start)), start) as Effect.Effect<
       void,
       E | SocketError<ReadReason>
     >;
@@ -280,7 +280,10 @@ export const copy = (
   from: Connection,
   to: Connection,
 ): Effect.Effect<number, SocketError<ReadReason | WriteReason>> => {
-  if (from instanceof DenoConnection && to instanceof DenoConnection) return from.copyTo(to);
+  if (from instanceof DenoConnection && to instanceof DenoConnection) {
+    const start = from.copyStart(to);
+    return detachable(runCopy(start), start);
+  }
   return Effect.suspend(() => {
     let copied = 0;
     return Effect.map(
@@ -349,6 +352,15 @@ class CopyLoop implements ReadWaiter, WriteWaiter {
     if (this.writing) this.from.giveUpBuffer();
   }
 }
+
+/** A copy loop run by a fiber: the fiber waits for its end; interrupting it stops the loop. */
+const runCopy = (
+  start: (observer: Observer) => CopyLoop,
+): Effect.Effect<number, SocketError<ReadReason | WriteReason>> =>
+  Effect.async((resume) => {
+    const loop = start({ onExit: resume as Observer["onExit"] });
+    return Effect.sync(() => loop.stop());
+  });
 
 const NOTHING: unique symbol = Symbol("nothing");
 const PENDING: unique symbol = Symbol("pending");
@@ -599,21 +611,16 @@ class DenoConnection implements Connection {
     return PENDING;
   }
 
-  /** Copies what this connection reads to `target` (see {@link copy}). */
-  copyTo(target: DenoConnection): Effect.Effect<number, SocketError<ReadReason | WriteReason>> {
-    // The loop needs no fiber: a server may start it by itself (see internal/detached.ts).
-    const start = (observer: Observer) => {
+  /**
+   * Starts copying what this connection reads to `target` (see {@link copy}).
+   * The loop needs no fiber: a server may start it by itself (internal/detached.ts).
+   */
+  copyStart(target: DenoConnection): (observer: Observer) => CopyLoop {
+    return (observer) => {
       const loop = new CopyLoop(this, target, observer);
       loop.onReadable();
       return loop;
     };
-    return detachable(
-      Effect.async<number, SocketError<ReadReason | WriteReason>>((resume) => {
-        const loop = start({ onExit: resume as Observer["onExit"] });
-        return Effect.sync(() => loop.stop());
-      }),
-      start,
-    );
   }
 
   /** The read buffer is still being written elsewhere: the next read gets a new one. */
@@ -817,31 +824,28 @@ class DenoConnection implements Connection {
         : Effect.fail(this.writeError(this.writeFailure));
     }
     return Effect.async<void, WriteError>((resume) => {
-      if (!this.writing) {
-        this.writing = true;
-        this.startWrite(bytes, resume);
-        return;
-      }
-      // Another write is in progress: queue behind it. A queued write that is
-      // interrupted before it starts is dropped, so nothing half-written follows.
-      const start = (abort: boolean) =>
-        abort ? resume(Effect.fail(this.writeError(undefined))) : this.startWrite(bytes, resume);
-      (this.writeQueue ??= []).push(start);
+      const queued = this.writeFor(bytes, {
+        onWritten: (result) =>
+          resume(result === WRITTEN ? Effect.void : Effect.fail(this.writeError(result))),
+      });
+      if (queued === undefined) return;
+      // A queued write that is interrupted before it starts is dropped, so
+      // nothing half-written follows.
       return Effect.sync(() => {
         const queue = this.writeQueue;
-        const index = queue === undefined ? -1 : queue.indexOf(start);
+        const index = queue === undefined ? -1 : queue.indexOf(queued);
         if (index >= 0) queue!.splice(index, 1);
       });
     });
   }
 
-  // The write in progress keeps its state here and completes through two
-  // callbacks bound once, so a write allocates no closures of its own.
+  // The write in progress keeps its state here and completes through one
+  // callback bound once (`onWrite`); only a fiber that waits for its write
+  // adds a waiter of its own.
   private writeBytes: Uint8Array = EMPTY;
   private writeOffset = 0;
   /** Who hears how the current write ended: a fiber, a copy loop, or no one (handed over). */
-  private writeResume: ((effect: Effect.Effect<void, WriteError>) => void) | undefined;
-  private writeCallback: WriteWaiter | undefined = undefined;
+  private writeWaiter: WriteWaiter | undefined = undefined;
   private writeHandedOver = false;
   /** The slab a handed-over write was copied into, given back once written. */
   private writeSlab: Uint8Array | undefined = undefined;
@@ -852,21 +856,6 @@ class DenoConnection implements Connection {
   private writeFailure: unknown = undefined;
   /** `closeWrite` has begun: later writes fail with BrokenPipe. */
   private writeShut = false;
-
-  private startWrite(
-    bytes: Uint8Array,
-    resume: (effect: Effect.Effect<void, WriteError>) => void,
-  ): void {
-    if (this.closed || this.writeFailure !== undefined) {
-      // Closed (or broken) while this write waited in the queue.
-      this.writeFinished();
-      return resume(Effect.fail(this.writeError(this.writeFailure)));
-    }
-    this.writeBytes = bytes;
-    this.writeOffset = 0;
-    this.writeResume = resume;
-    this.continueWrite();
-  }
 
   /** Writes the rest of the current write: Deno's `write` may take only part of it. */
   private continueWrite(): void {
@@ -889,28 +878,32 @@ class DenoConnection implements Connection {
   };
 
   /**
-   * For a copy loop: writes every byte of `bytes` after the writes already
-   * queued, then tells `done` {@link WRITTEN} or the error.
+   * Writes every byte of `bytes` after the writes already queued, then tells
+   * `done` {@link WRITTEN} or the error. Returns the queue entry if the write
+   * had to wait its turn (so a fiber interrupted meanwhile can drop it).
    */
-  writeFor(bytes: Uint8Array, done: WriteWaiter): void {
+  writeFor(bytes: Uint8Array, done: WriteWaiter): ((abort: boolean) => void) | undefined {
     if (!this.writing) {
       this.writing = true;
-      return this.startCallbackWrite(bytes, done);
+      this.startWrite(bytes, done);
+      return undefined;
     }
-    (this.writeQueue ??= []).push((abort) =>
-      abort ? done.onWritten(undefined) : this.startCallbackWrite(bytes, done)
-    );
+    const queued = (abort: boolean) =>
+      abort ? done.onWritten(undefined) : this.startWrite(bytes, done);
+    (this.writeQueue ??= []).push(queued);
+    return queued;
   }
 
-  private startCallbackWrite(bytes: Uint8Array, done: WriteWaiter): void {
+  private startWrite(bytes: Uint8Array, done: WriteWaiter): void {
     if (this.closed || this.writeFailure !== undefined) {
+      // Closed (or broken) while this write waited in the queue.
       const failure = this.writeFailure;
       this.writeFinished();
       return done.onWritten(failure);
     }
     this.writeBytes = bytes;
     this.writeOffset = 0;
-    this.writeCallback = done;
+    this.writeWaiter = done;
     this.continueWrite();
   }
 
@@ -919,25 +912,20 @@ class DenoConnection implements Connection {
     if (!this.writeHandedOver) this.bytesWritten += n;
     this.writeOffset += n;
     if (this.writeOffset < this.writeBytes.length) return this.continueWrite();
-    const resume = this.writeResume;
-    const callback = this.writeCallback;
+    const waiter = this.writeWaiter;
     this.endWrite();
-    if (resume !== undefined) resume(Effect.void);
-    else if (callback !== undefined) callback.onWritten(WRITTEN);
+    waiter?.onWritten(WRITTEN);
   }
 
   private onWriteFailed(error: unknown): void {
-    const resume = this.writeResume;
-    const callback = this.writeCallback;
+    const waiter = this.writeWaiter;
     if (this.writeHandedOver) this.writeFailure = error;
     this.endWrite();
-    if (resume !== undefined) resume(Effect.fail(this.writeError(error)));
-    else if (callback !== undefined) callback.onWritten(error);
+    waiter?.onWritten(error);
   }
 
   private endWrite(): void {
-    this.writeResume = undefined;
-    this.writeCallback = undefined;
+    this.writeWaiter = undefined;
     this.writeHandedOver = false;
     this.writeBytes = EMPTY;
     if (this.writeSlab !== undefined) this.giveSlab(this.writeSlab);
