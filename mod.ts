@@ -33,3 +33,4 @@ export * as DenoSocketServer from "./src/platform/DenoSocketServer.ts";
 export * as Udp from "./src/Udp.ts";
 export * as Tls from "./src/Tls.ts";
 export * as SocketKind from "./src/SocketKind.ts";
+export * as Printable from "./src/Printable.ts";
