@@ -73,9 +73,8 @@ import type { AcceptReason, SocketError } from "./SocketError.ts";
  *
  * @example
  * ```ts
- * import { Effect } from "effect";
- * import type { Server } from "@fibernet/socket";
- * const hello: Server.Handler<never, never> = (conn) => conn.write("hello\n");
+ * import type { Server, SocketError } from "@fibernet/socket";
+ * const hello: Server.Handler<SocketError.SocketError, never> = (conn) => conn.write("hello\n");
  * ```
  */
 export type Handler<E, R> = (connection: Connection.Connection) => Effect.Effect<unknown, E, R>;

@@ -29,7 +29,7 @@ import * as Data from "effect/Data";
  * | `ConnectionRefused` | nobody listens on that port, or a stale unix socket file |
  * | `AddressInUse` | the port or unix path is taken |
  * | `PermissionDenied` | the OS refused (privileged port, unwritable directory) |
- * | `NotCapable` | Deno's sandbox refused: the program lacks `--allow-net` (or `--allow-read`/`--allow-write` for unix paths) |
+ * | `NotCapable` | Deno's sandbox refused: the message names the flags to add (`--allow-net=HOST`; for a unix path `--allow-read`, `--allow-write` and `--allow-net=unix:PATH`) |
  * | `Closed` | the socket was already closed |
  * | `TimedOut` | the operation took longer than its deadline |
  * | `ConnectionReset` | the peer reset the connection (RST) |
@@ -337,16 +337,29 @@ export const reasonOf = (error: unknown): Reason => {
   return "Unknown";
 };
 
-const notCapableDetail = (operation: Operation, address: string | undefined, cause: unknown) => {
-  const flag = address?.startsWith("unix:")
-    ? "--allow-read and --allow-write for the socket path"
-    : `--allow-net${address ? `=${hostOf(address)}` : ""}`;
-  return `${causeMessage(cause) ?? `${operation} needs network permission`}; run with ${flag}`;
+const notCapableDetail = (operation: Operation, address: string | undefined, cause: unknown) =>
+  `${
+    causeMessage(cause)?.replace(/, run again with the --allow-\w+ flag$/, "") ??
+      `${operation} needs permission`
+  }; run with ${permissionFlags(address)}`;
+
+/**
+ * The Deno flags that let a program use `address`: a unix socket needs read,
+ * write and net permission for its path (Deno 2.9), a TCP or UDP address net
+ * permission for its host, an IPv6 host in brackets (`--allow-net=[::1]`).
+ */
+const permissionFlags = (address: string | undefined): string => {
+  if (address === undefined) return "--allow-net";
+  if (address.startsWith("unix:")) {
+    const path = address.slice("unix:".length);
+    return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+  }
+  return `--allow-net=${hostOf(address)}`;
 };
 
 const hostOf = (address: string): string => {
-  const bracket = /^\[([^\]]+)\]/.exec(address);
-  if (bracket) return bracket[1];
+  const bracket = /^\[[^\]]+\]/.exec(address);
+  if (bracket) return bracket[0];
   const colon = address.lastIndexOf(":");
   return colon > 0 ? address.slice(0, colon) : address;
 };

@@ -165,10 +165,38 @@ export const listen = (
         ),
     );
     return Effect.acquireRelease(
-      Effect.map(bindOrRecover, (raw) => Listener.fromDeno(raw)),
-      (listener) => listener.close,
-    );
+      Effect.map(bindOrRecover, (raw) => ({
+        listener: Listener.fromDeno(raw),
+        file: socketFileId(address.path),
+      })),
+      ({ file, listener }) =>
+        Effect.zipRight(listener.close, Effect.sync(() => removeOwnFile(address.path, file))),
+    ).pipe(Effect.map(({ listener }) => listener));
   });
+
+/** Identifies the socket file a listener bound, so only that file is ever removed. */
+const socketFileId = (path: string): number | null | undefined => {
+  try {
+    return Deno.lstatSync(path).ino;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Deno removes a unix listener's file asynchronously after `close()`, too
+ * late when the program exits right after (the next start would find it in
+ * the way): remove it now, if it is still the file this listener bound.
+ */
+const removeOwnFile = (path: string, file: number | null | undefined): void => {
+  if (file === undefined || file === null) return;
+  try {
+    const info = Deno.lstatSync(path);
+    if (info.isSocket && info.ino === file) Deno.removeSync(path);
+  } catch {
+    // Gone already, or not ours to touch.
+  }
+};
 
 /**
  * Decides whether the file in the way is a stale socket (true), a live one
