@@ -6,6 +6,8 @@
  * - SIGINT (Ctrl-C) or SIGTERM interrupts it, so every Layer and scope shuts
  *   down gracefully (servers drain, sockets close).
  * - A second SIGINT/SIGTERM while shutting down exits at once with 130.
+ * - Log lines go to stderr (Effect's default logger writes to stdout), so a
+ *   program's own output stays clean; a Logger the program provides wins.
  * - Exit codes: 0 on success or after a signal-initiated shutdown; 1 when the
  *   Effect fails or dies (the cause is printed readably to stderr). After a
  *   clean finish without a signal the process ends when nothing else is
@@ -23,6 +25,7 @@
 import * as Cause from "effect/Cause";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
+import * as Logger from "effect/Logger";
 
 /**
  * Options for {@link runMain}.
@@ -41,6 +44,12 @@ export interface RunMainOptions {
 }
 
 const SIGNALS: ReadonlyArray<Deno.Signal> = ["SIGINT", "SIGTERM"];
+
+/** Effect's default log format, written to stderr. */
+const stderrLogger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.withConsoleError(Logger.stringLogger),
+);
 
 /**
  * The default teardown: exit code 0 for success or an interruption (a signal
@@ -80,27 +89,33 @@ export const runMain = <E, A>(
   effect: Effect.Effect<A, E>,
   options?: RunMainOptions,
 ): void => {
-  const fiber = Effect.runFork(effect);
+  const fiber = Effect.runFork(Effect.provide(effect, stderrLogger));
   let interrupting = false;
-  const onSignal = () => {
-    if (interrupting) {
-      // Second Ctrl-C: the user does not want to wait for a graceful shutdown.
-      Deno.exit(130);
-    }
-    interrupting = true;
-    fiber.unsafeInterruptAsFork(fiber.id());
-  };
-  const installed: Deno.Signal[] = [];
+  const installed: Array<[Deno.Signal, () => void]> = [];
   for (const signal of SIGNALS) {
+    const onSignal = () => {
+      if (interrupting) {
+        // Second Ctrl-C: the user does not want to wait for a graceful shutdown.
+        Deno.exit(130);
+      }
+      interrupting = true;
+      Effect.runFork(
+        Effect.provide(
+          Effect.logInfo(`${signal}: shutting down; send it again to exit at once`),
+          stderrLogger,
+        ),
+      );
+      fiber.unsafeInterruptAsFork(fiber.id());
+    };
     try {
       Deno.addSignalListener(signal, onSignal);
-      installed.push(signal);
+      installed.push([signal, onSignal]);
     } catch {
       // Signals unsupported here (e.g. SIGTERM on Windows): run without.
     }
   }
   fiber.addObserver((exit) => {
-    for (const signal of installed) Deno.removeSignalListener(signal, onSignal);
+    for (const [signal, onSignal] of installed) Deno.removeSignalListener(signal, onSignal);
     if (
       Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) &&
       !options?.disableErrorReporting

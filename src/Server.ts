@@ -54,6 +54,7 @@ import * as FiberRef from "effect/FiberRef";
 import * as FiberRefs from "effect/FiberRefs";
 import * as HashMap from "effect/HashMap";
 import * as Layer from "effect/Layer";
+import * as LogLevel from "effect/LogLevel";
 import * as Metric from "effect/Metric";
 import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import { pipeArguments } from "effect/Pipeable";
@@ -64,6 +65,7 @@ import * as Address from "./Address.ts";
 import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
 import * as Detached from "./internal/detached.ts";
+import { escapeText } from "./core/printable.ts";
 import type { AcceptReason, SocketError } from "./SocketError.ts";
 
 /**
@@ -104,6 +106,14 @@ export interface Options {
   readonly shutdownTimeout?: Duration.DurationInput;
   /** Disable Nagle's algorithm on accepted TCP connections. Default true. */
   readonly noDelay?: boolean;
+  /**
+   * The level at which a handler's typed failure is logged: one line with the
+   * peer and the error's message, no stack, since a peer that resets, times
+   * out or sends bad data is expected. Default `"Info"`; `"None"` silences
+   * them. Defects (bugs: a thrown exception, `Effect.die`) are always logged
+   * at `"Error"` with their stack.
+   */
+  readonly failureLogLevel?: LogLevel.Literal;
 }
 
 /**
@@ -239,6 +249,18 @@ class Active implements Detached.Observer {
   }
 }
 
+/** One line for a typed failure: its tag or name and message, escaped and capped. */
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause);
+  if (failure._tag === "None") return escapeText(Cause.pretty(cause).split("\n")[0]);
+  const error = failure.value as { _tag?: unknown; name?: unknown; message?: unknown } | null;
+  if (error !== null && typeof error === "object" && typeof error.message === "string") {
+    const tag = typeof error._tag === "string" ? error._tag : String(error.name ?? "Error");
+    return escapeText(`${tag}: ${error.message}`, { maxLength: 300 });
+  }
+  return escapeText(String(failure.value), { maxLength: 300 });
+};
+
 /**
  * Starts serving in the background of the current scope and returns the
  * running {@link Server}. Closing the scope shuts the server down gracefully.
@@ -319,15 +341,17 @@ export const make = <E, R>(
       }
     };
 
+    const failureLevel = LogLevel.fromLiteral(options?.failureLogLevel ?? "Info");
     const logFailure = (connection: Connection.Connection, cause: Cause.Cause<unknown>): void => {
       metrics.failed.unsafeUpdate(1, []);
-      runFork(
-        Effect.annotateLogs(
-          Effect.logWarning("connection handler failed", cause),
-          "peer",
-          Address.format(connection.remoteAddress),
-        ),
-      );
+      const peer = Address.format(connection.remoteAddress);
+      // A bug deserves its stack; an expected failure one line.
+      const log = Cause.isDie(cause)
+        ? Effect.logError("connection handler died", cause)
+        : failureLevel._tag === "None"
+        ? Effect.void
+        : Effect.logWithLevel(failureLevel, `connection failed: ${describeFailure(cause)}`);
+      runFork(Effect.annotateLogs(log, "peer", peer));
     };
 
     const ending: Ending = { finish, logFailure };
@@ -435,7 +459,18 @@ export const make = <E, R>(
           return acceptNext();
         }
         const error = Cause.failureOption(exit.cause as Cause.Cause<SocketError<AcceptReason>>);
-        if (error._tag === "Some" && error.value.reason === "Closed") return; // listener closed
+        if (error._tag === "Some" && error.value.reason === "Closed") {
+          // Closed under a running server: its Layer's scope ended first.
+          stopped = true;
+          runFork(Effect.logError(
+            `the listener on ${
+              Address.format(listener.address)
+            } was closed while the server was running; it accepts no more connections. ` +
+              "Keep the listener's Layer open as long as the server: provide it to the whole " +
+              "program (or use Server.serveForever as a Layer), not with Effect.provide around Server.make",
+          ));
+          return;
+        }
         // A client that reset before it was accepted: its problem, not the server's.
         if (error._tag === "Some" && error.value.reason === "ConnectionReset") return acceptNext();
         // EMFILE and the like: the listener survives, so wait and try again.
@@ -507,6 +542,13 @@ export const make = <E, R>(
         // timeout inside it could not cut the wait short), and it may run while
         // the owning fiber is being interrupted (which would cut it short at once).
         // (A fiber forked here inherits uninterruptibility: undo that inside it.)
+        if (active.size > 0) {
+          yield* Effect.logInfo(
+            `shutdown: draining ${active.size} connection(s), up to ${
+              Duration.format(shutdownTimeout)
+            }`,
+          );
+        }
         const drain = yield* Effect.forkDaemon(
           Effect.interruptible(Effect.timeout(drained, shutdownTimeout)).pipe(
             Effect.as(true),

@@ -44,9 +44,14 @@ describe("Runtime.runMain", () => {
     child.kill("SIGINT");
     const status = await child.status;
     await release().catch(() => {});
-    await child.stderr.cancel();
+    const stderr = await new Response(child.stderr).text();
     expect(status.code).toBe(0);
     expect(await refused(port)).toBe(true);
+    // The operator is told what happens, on stderr, one line each.
+    expect(stderr).toMatch(
+      /level=INFO .*message="SIGINT: shutting down; send it again to exit at once"/,
+    );
+    expect(stderr).toMatch(/message="shutdown: draining 1 connection\(s\), up to 200ms"/);
     // The client's connection was closed by the shutdown: it reads "hi", then the end.
     const buffer = new Uint8Array(16);
     const n = await client.read(buffer);

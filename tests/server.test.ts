@@ -134,30 +134,6 @@ describe("Server", () => {
       expect(failed1.count - failed0.count).toBe(3);
     }));
 
-  it.scopedLive("a failed handler is logged at Warning, with its peer, by the program's logger", () => {
-    const logged: Array<{ level: string; message: unknown; cause: string; peer: unknown }> = [];
-    const capture = Logger.make(({ logLevel, message, cause, annotations }) => {
-      logged.push({
-        level: logLevel.label,
-        message,
-        cause: Cause.pretty(cause),
-        peer: HashMap.get(annotations, "peer").pipe(Option.getOrUndefined),
-      });
-    });
-    return Effect.gen(function* () {
-      const server = yield* startServer(() => Effect.fail("broken handler"));
-      const conn = yield* Tcp.connect(server.address);
-      expect(yield* conn.read()).toEqual(Option.none());
-      const entry = yield* Effect.suspend(() => {
-        const warning = logged.find((e) => e.level === "WARN");
-        return warning === undefined ? Effect.fail("not logged yet") : Effect.succeed(warning);
-      }).pipe(Effect.retry(Schedule.spaced("10 millis")), Effect.timeout("5 seconds"));
-      expect(entry.message).toEqual(["connection handler failed"]);
-      expect(entry.cause).toContain("broken handler");
-      expect(entry.peer).toBe(Address.format(conn.localAddress));
-    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)));
-  });
-
   it.scopedLive("a handler that throws instead of returning an Effect fails only its connection", () =>
     Effect.gen(function* () {
       let n = 0;
