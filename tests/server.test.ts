@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest";
 import {
-  Cause,
   Deferred,
   Effect,
   Either,
@@ -9,7 +8,6 @@ import {
   FiberRef,
   HashMap,
   Layer,
-  Logger,
   Metric,
   Option,
   Schedule,
