@@ -1,11 +1,18 @@
 // Runs `deno doc --lint` on the public modules and fails on every diagnostic
 // except `private-type-ref`, which Deno 2.9 reports for every npm type
 // (Effect.Effect, …) in a signature (denoland/deno#27364).
-const publicModules = ["mod.ts"];
+// The package's entry points (deno.json "exports"), and every module under src/.
+const entries: string[] = Object.values(
+  JSON.parse(Deno.readTextFileSync("deno.json")).exports as Record<string, string>,
+).map((path) => path.replace(/^\.\//, ""));
+const publicModules = [...entries];
 for (const dir of ["src", "src/platform"]) {
   try {
     for (const entry of Deno.readDirSync(dir)) {
-      if (entry.isFile && entry.name.endsWith(".ts")) publicModules.push(`${dir}/${entry.name}`);
+      const path = `${dir}/${entry.name}`;
+      if (entry.isFile && entry.name.endsWith(".ts") && !publicModules.includes(path)) {
+        publicModules.push(path);
+      }
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -47,7 +54,7 @@ type DocSymbol = {
   }>;
 };
 const json = await new Deno.Command(Deno.execPath(), {
-  args: ["doc", "--json", "mod.ts"],
+  args: ["doc", "--json", ...entries],
   stdout: "piped",
   stderr: "null",
 }).output();
@@ -81,4 +88,4 @@ if (withoutExample.length > 0) {
   console.error(`exports without an example:\n  ${withoutExample.join("\n  ")}`);
   Deno.exit(1);
 }
-console.log(`doc examples: every export of ${exported} namespaces has one`);
+console.log(`doc examples: every export of ${exported} symbols in ${entries.join(", ")} has one`);

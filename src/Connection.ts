@@ -22,16 +22,31 @@
  * @module
  */
 import * as Effect from "effect/Effect";
-import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
 import * as Sink from "effect/Sink";
 import * as Stream from "effect/Stream";
-import * as Address from "./Address.ts";
-import { fromUnknown, type ReadReason, SocketError, type WriteReason } from "./SocketError.ts";
-import { readReasons, writeReasons } from "./internal/reasons.ts";
-import { copyOwned, Slabs } from "./internal/bytes.ts";
-import { detachable, type Observer } from "./internal/detached.ts";
+import type * as Address from "./Address.ts";
+import {
+  type OptionReason,
+  type ReadReason,
+  SocketError,
+  type WriteReason,
+} from "./SocketError.ts";
+import { CopyFailure, CopyLoop } from "./core/copy_loop.ts";
+import { classify } from "./core/classify.ts";
+import { OPTION_REASONS } from "./core/reasons.ts";
+import { readFailure, writeFailure } from "./internal/failures.ts";
+import {
+  DEFAULT_MAX_READ,
+  IoFailure,
+  PENDING,
+  type ReadResult,
+  type ReadWaiter,
+  StreamSocket,
+  type WriteWaiter,
+  WRITTEN,
+} from "./core/stream_socket.ts";
 
 /**
  * A connected, bidirectional byte stream.
@@ -108,9 +123,20 @@ export interface Connection {
   /** Writes every element it receives. */
   readonly sink: Sink.Sink<void, Uint8Array | string, never, SocketError<WriteReason>>;
   /** Turns Nagle's algorithm off (`true`) or on. A no-op on Unix sockets. */
-  setNoDelay(noDelay?: boolean): Effect.Effect<void, SocketError<"Closed" | "Unknown">>;
+  setNoDelay(noDelay?: boolean): Effect.Effect<void, SocketError<OptionReason>>;
   /** Turns TCP keep-alive probes on or off. A no-op on Unix sockets. */
-  setKeepAlive(keepAlive?: boolean): Effect.Effect<void, SocketError<"Closed" | "Unknown">>;
+  setKeepAlive(keepAlive?: boolean): Effect.Effect<void, SocketError<OptionReason>>;
+  /**
+   * Bytes written but not yet taken by the socket: while more than 1 MiB
+   * waits in the write queue, reads pause (the peer is pushed back by TCP).
+   */
+  readonly unsentBytes: number;
+  /**
+   * When the write in progress last made progress (milliseconds since the
+   * epoch), or `undefined` when no write is in progress: how servers find
+   * peers that stopped reading.
+   */
+  readonly writeWaitingSince: number | undefined;
   /** Bytes read so far. */
   readonly bytesRead: number;
   /** Bytes already read from the socket but not yet returned by a read. */
@@ -124,25 +150,14 @@ export interface Connection {
   readonly readWaitingSince: number | undefined;
   /** The underlying Deno connection, for what this interface does not cover. */
   readonly raw: Deno.Conn;
+  /**
+   * The callback-level socket under this connection (see the `core`
+   * module), when it is one of this library's: `copy` between two such
+   * connections runs without an Effect per chunk, and `Server` drives it
+   * directly. Absent for connections implemented elsewhere.
+   */
+  readonly socket?: StreamSocket | undefined;
 }
-
-/** Smallest read buffer: what a quiet connection's pending read holds. */
-const MIN_BUFFER = 256;
-/** Largest read buffer, reached by doubling while reads come back full. */
-const MAX_BUFFER = 64 * 1024;
-/** Largest write handed to the socket without waiting (copied if not owned). */
-const HANDOVER_MAX = 16 * 1024;
-/** Handed-over writes up to this size borrow a small slab, larger ones a large one. */
-const SMALL_SLAB = 2 * 1024;
-// Shared by all connections; a slab is only out while its write is in flight.
-const smallSlabs = new Slabs(SMALL_SLAB, 256);
-const largeSlabs = new Slabs(HANDOVER_MAX, 32);
-/** Read buffers of closed connections, for new ones. */
-const readBuffers = new Slabs(MIN_BUFFER, 1024, 8 * 1024);
-/** How long a close waits for a handed-over write to go out before it closes anyway. */
-const LINGER_MS = 30_000;
-/** Default `maxBytes` of a read. */
-const DEFAULT_MAX_READ = 64 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -166,7 +181,22 @@ type WriteError = SocketError<WriteReason>;
  * });
  * ```
  */
-export const fromDeno = (conn: Deno.Conn): Connection => new DenoConnection(conn);
+export const fromDeno = (conn: Deno.Conn): Connection =>
+  new SocketConnection(new StreamSocket(conn));
+
+/**
+ * A Connection over a callback-level socket (see the `core` module): how
+ * listeners and servers turn what they accept into connections.
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@fibernet/socket";
+ * import { StreamSocket } from "@fibernet/socket/core";
+ *
+ * const wrap = (raw: Deno.Conn) => Connection.fromSocket(new StreamSocket(raw));
+ * ```
+ */
+export const fromSocket = (socket: StreamSocket): Connection => new SocketConnection(socket);
 
 /**
  * Wraps an open Deno connection and closes it when the scope closes.
@@ -210,9 +240,8 @@ export interface ForEachOptions {
  * Calls `f` on every incoming chunk, in order, until end of stream: the
  * receive loop of an echo server or a proxy, without Stream machinery. The
  * next read starts only when `f`'s Effect completes, so a slow `f` slows the
- * peer instead of buffering. Passing the connection's own `write` as `f` is
- * an echo and runs as {@link copy}, without an Effect per chunk (and, as a
- * server's whole handler, without a fiber).
+ * peer instead of buffering. (To relay bytes unchanged, {@link copy} does it
+ * without an Effect per chunk.)
  *
  * @example
  * ```ts
@@ -228,14 +257,6 @@ export const forEachChunk = <E, R>(
   f: (chunk: Uint8Array) => Effect.Effect<unknown, E, R>,
   options?: ForEachOptions,
 ): Effect.Effect<void, E | SocketError<ReadReason>, R> => {
-  if (connection instanceof DenoConnection && (f as unknown) === connection.write) {
-    // An echo: the same copy loop as `copy`, without an Effect per chunk.
-    const start = connection.copyStart(connection);
-    return detachable(Effect.asVoid(runCopy(start)), start) as Effect.Effect<
-      void,
-      E | SocketError<ReadReason>
-    >;
-  }
   // A read Effect is a description: built once, it reads anew each time it runs.
   const read = options?.borrow
     ? connection.readBorrowed(options.maxBytes)
@@ -252,13 +273,12 @@ export const forEachChunk = <E, R>(
  * Copies everything `from` reads to `to`, in order, until `from` reaches end
  * of stream, and succeeds with the number of bytes copied: an echo
  * (`copy(conn, conn)`) or one direction of a proxy. Like Go's `io.Copy` or
- * tokio's `io::copy`. The loop runs inside one Effect rather than one per
- * chunk, reuses `from`'s read buffer, and reads again only once `to` has
- * taken the chunk, so a slow `to` slows `from`'s peer instead of buffering.
- * `to` is not half-closed at the end; do that with `to.closeWrite` if the
- * protocol wants it. Interrupting the copy loses no bytes: a read still in
- * progress completes into `from`'s next read. A `Server` handler that returns
- * this Effect as it is runs it without a fiber (see the Server module).
+ * tokio's `io::copy`. Between two of this library's connections the loop
+ * runs by callbacks inside one Effect rather than one per chunk, and reads
+ * again only once `to` has taken the chunk, so a slow `to` slows `from`'s
+ * peer instead of buffering. `to` is not half-closed at the end; do that with
+ * `to.closeWrite` if the protocol wants it. Interrupting the copy loses no
+ * bytes: a read still in progress completes into `from`'s next read.
  *
  * @example
  * ```ts
@@ -280,9 +300,24 @@ export const copy = (
   from: Connection,
   to: Connection,
 ): Effect.Effect<number, SocketError<ReadReason | WriteReason>> => {
-  if (from instanceof DenoConnection && to instanceof DenoConnection) {
-    const start = from.copyStart(to);
-    return detachable(runCopy(start), start);
+  const source = from.socket;
+  const target = to.socket;
+  if (source !== undefined && target !== undefined) {
+    return Effect.async((resume) => {
+      const loop = new CopyLoop(source, target, {
+        onCopyEnd: (result) =>
+          resume(
+            result instanceof CopyFailure
+              ? Effect.fail(
+                result.side === "read"
+                  ? readFailure(result.failure, source.label)
+                  : writeFailure(result.failure, "write", target.label),
+              )
+              : Effect.succeed(result),
+          ),
+      }).start();
+      return Effect.sync(() => loop.stop());
+    });
   }
   return Effect.suspend(() => {
     let copied = 0;
@@ -296,164 +331,125 @@ export const copy = (
   });
 };
 
-/** Hears that a polled connection has a read result (see `pollChunk`). */
-interface ReadWaiter {
-  onReadable(): void;
-}
+const optionReasons: ReadonlySet<OptionReason> = new Set(OPTION_REASONS);
 
-/** Hears how a `writeFor` ended: {@link WRITTEN}, or the error. */
-interface WriteWaiter {
-  onWritten(result: unknown): void;
+const NONE: Effect.Effect<Option.Option<Uint8Array>> = Effect.succeed(Option.none());
+
+/** A fiber waiting for its queued write: resumed once the write ends. */
+class FiberWrite implements WriteWaiter {
+  resume: ((effect: Effect.Effect<void, WriteError>) => void) | undefined = undefined;
+  /** The outcome, when it came before the fiber started waiting. */
+  early: Effect.Effect<void, WriteError> | undefined = undefined;
+
+  constructor(private readonly connection: SocketConnection) {}
+
+  onWritten(result: typeof WRITTEN | IoFailure): void {
+    const effect = result === WRITTEN ? Effect.void : this.connection.writeError(result);
+    const resume = this.resume;
+    if (resume === undefined) this.early = effect;
+    else resume(effect);
+  }
 }
 
 /**
- * Drives one `copy`: read a chunk, write it, repeat, all in callbacks. It is
- * its own read and write waiter, so an idle copy holds one small object.
+ * A Connection over a StreamSocket. Each operation turns one socket call
+ * into an Effect; a read that must wait registers the connection itself as
+ * the socket's waiter, so a waiting read allocates (and an idle connection
+ * holds) little.
  */
-class CopyLoop implements ReadWaiter, WriteWaiter {
-  private copied = 0;
-  private stopped = false;
-  private writing = false;
-
-  constructor(
-    private readonly from: DenoConnection,
-    private readonly to: DenoConnection,
-    private readonly observer: Observer,
-  ) {}
-
-  onReadable(): void {
-    if (this.stopped) return;
-    const chunk = this.from.pollChunk(this);
-    if (chunk === PENDING) return;
-    if (chunk === null) return this.end(Exit.succeed(this.copied));
-    if (chunk instanceof ParkedError) return this.end(Exit.fail(this.from.readError(chunk.error)));
-    this.copied += chunk.length;
-    this.writing = true;
-    this.to.writeFor(chunk, this);
-  }
-
-  onWritten(result: unknown): void {
-    this.writing = false;
-    if (result !== WRITTEN) return this.end(Exit.fail(this.to.writeError(result)));
-    this.onReadable();
-  }
-
-  private end(result: Exit.Exit<number, SocketError<ReadReason | WriteReason>>): void {
-    // Stopped already: a write still in flight failing now is not the loop's outcome.
-    if (this.stopped) return;
-    this.stopped = true;
-    this.observer.onExit(result);
-  }
-
-  /** Interrupted: stop reading; a chunk still being written keeps its buffer. */
-  stop(): void {
-    this.stopped = true;
-    this.from.cancelPoll(this);
-    if (this.writing) this.from.giveUpBuffer();
-  }
-}
-
-/** A copy loop run by a fiber: the fiber waits for its end; interrupting it stops the loop. */
-const runCopy = (
-  start: (observer: Observer) => CopyLoop,
-): Effect.Effect<number, SocketError<ReadReason | WriteReason>> =>
-  Effect.async((resume) => {
-    const loop = start({ onExit: resume as Observer["onExit"] });
-    return Effect.sync(() => loop.stop());
-  });
-
-const NOTHING: unique symbol = Symbol("nothing");
-const PENDING: unique symbol = Symbol("pending");
-/** What `writeFor` reports when every byte was written. */
-const WRITTEN: unique symbol = Symbol("written");
-const EMPTY = new Uint8Array(0);
-
-class ParkedError {
-  constructor(readonly error: unknown) {}
-}
-
-class DenoConnection implements Connection {
-  readonly raw: Deno.Conn;
-  bytesRead = 0;
-  bytesWritten = 0;
-  readWaitingSince: number | undefined = undefined;
-
-  /** Reused read buffer; handed over (and dropped) when a read fills most of it. */
-  private buffer: Uint8Array | undefined = undefined;
-  private bufferSize = MIN_BUFFER;
-  /** A chunk lent from the buffer may still be in use (until the next read). */
-  private lent = false;
-  private smallReads = 0;
-  /** The fiber waiting for the pending read, if any. */
-  private readResume:
-    | ((effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void)
-    | undefined = undefined;
+class SocketConnection implements Connection, ReadWaiter {
   private readMax = DEFAULT_MAX_READ;
   private readBorrow = false;
-  /** A read is pending in the runtime. */
-  private reading = false;
-  /** The result of a read whose caller was interrupted: the next read returns it. */
-  private parked: number | null | ParkedError | typeof NOTHING = NOTHING;
-  /** Bytes read but not yet returned (from readExactly or an oversized pending read). */
-  private leftover: Uint8Array | undefined = undefined;
-  private eof = false;
-  private closed = false;
-  private writing = false;
-  /** Writes waiting for the one in progress; `abort` is true when the connection closed first. */
-  private writeQueue: Array<(abort: boolean) => void> | undefined = undefined;
+  /** The fiber waiting for a read, if any. */
+  private resumeRead:
+    | ((effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void)
+    | undefined = undefined;
   private decoder: TextDecoder | undefined = undefined;
 
-  // Bound so `conn.write` and `conn.read` can be passed around as functions;
-  // made on first use, since most connections need only one or two of them.
-  private boundRead: Connection["read"] | undefined = undefined;
-  private boundReadBorrowed: Connection["readBorrowed"] | undefined = undefined;
-  private boundWrite: Connection["write"] | undefined = undefined;
-  private boundReadExactly: Connection["readExactly"] | undefined = undefined;
-  private boundReadText: Connection["readText"] | undefined = undefined;
-  get read(): Connection["read"] {
-    return this.boundRead ??= (maxBytes) => this.readChunk(maxBytes, false);
-  }
-  get readBorrowed(): Connection["readBorrowed"] {
-    return this.boundReadBorrowed ??= (maxBytes) => this.readChunk(maxBytes, true);
-  }
-  get write(): Connection["write"] {
-    return this.boundWrite ??= (data) => this.writeData(data);
-  }
-  get readExactly(): Connection["readExactly"] {
-    return this.boundReadExactly ??= (n) => this.readExactBytes(n);
-  }
-  get readText(): Connection["readText"] {
-    return this.boundReadText ??= (maxBytes) => this.readTextChunk(maxBytes);
-  }
+  constructor(readonly socket: StreamSocket) {}
 
-  constructor(conn: Deno.Conn) {
-    this.raw = conn;
+  get raw(): Deno.Conn {
+    return this.socket.raw;
   }
-
-  private remoteAddressCache: Address.Address | undefined = undefined;
-  get remoteAddress(): Address.Address {
-    return this.remoteAddressCache ??= Address.fromDeno(this.raw.remoteAddr);
-  }
-
-  private localAddressCache: Address.Address | undefined = undefined;
   get localAddress(): Address.Address {
-    return this.localAddressCache ??= Address.fromDeno(this.raw.localAddr);
+    return this.socket.localAddress;
+  }
+  get remoteAddress(): Address.Address {
+    return this.socket.remoteAddress;
+  }
+  get bytesRead(): number {
+    return this.socket.bytesRead;
+  }
+  get bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
+  get bufferedBytes(): number {
+    return this.socket.bufferedBytes;
+  }
+  get unsentBytes(): number {
+    return this.socket.unsentBytes;
+  }
+  get readWaitingSince(): number | undefined {
+    return this.socket.readWaitingSince;
+  }
+  get writeWaitingSince(): number | undefined {
+    return this.socket.writeWaitingSince;
   }
 
-  /** The peer, for error messages. */
-  private get label(): string {
-    return Address.format(this.remoteAddress);
+  // --- reading ---------------------------------------------------------------
+
+  /** The fiber is resumed with `retry`, which polls again when (and if) it runs. */
+  onReadable(): void {
+    const resume = this.resumeRead;
+    if (resume === undefined) return;
+    this.resumeRead = undefined;
+    resume(this.retry);
   }
 
-  private get isTcp(): boolean {
-    return this.raw.remoteAddr.transport === "tcp";
+  /**
+   * Run by the resumed fiber. An interrupted fiber never runs it, so the
+   * result stays in the socket for the next read: no canceller is needed.
+   */
+  private readonly retry: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect.suspend(
+    () => this.poll(),
+  );
+  private readonly wait: Effect.Effect<Option.Option<Uint8Array>, ReadError> = Effect.async(
+    (resume) => {
+      this.resumeRead = resume;
+    },
+  );
+
+  private poll(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    const result = this.socket.pollRead(this.readMax, this.readBorrow, this);
+    return result === PENDING ? this.wait : this.readResult(result);
   }
 
-  private readChunk(
-    maxBytes: number = DEFAULT_MAX_READ,
+  private readResult(result: ReadResult): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    if (result === null) return NONE;
+    if (result instanceof IoFailure) return Effect.fail(this.readError(result));
+    return Effect.succeed(Option.some(result));
+  }
+
+  /** The SocketError for a failed read (TLS explains alerts here). */
+  readError(failure: IoFailure): ReadError {
+    return readFailure(failure, this.socket.label);
+  }
+
+  /** The SocketError for a failed write. */
+  writeError(
+    failure: IoFailure,
+    operation: "write" | "closeWrite" = "write",
+  ): Effect.Effect<never, WriteError> {
+    return Effect.fail(writeFailure(failure, operation, this.socket.label));
+  }
+
+  private readDefault: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
+  private readDefaultBorrowed: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
+
+  private readWith(
+    maxBytes: number,
     borrow: boolean,
   ): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    if (maxBytes === DEFAULT_MAX_READ) return borrow ? this.readDefaultBorrowed : this.readDefault;
     if (!(maxBytes >= 1)) {
       return Effect.fail(
         new SocketError({
@@ -463,259 +459,25 @@ class DenoConnection implements Connection {
         }),
       );
     }
-    return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) =>
-      this.registerRead(resume, maxBytes, borrow)
-    );
+    return Effect.suspend(() => {
+      this.readMax = maxBytes;
+      this.readBorrow = borrow;
+      return this.poll();
+    });
   }
 
-  // The read path keeps its state on the connection and reuses one Effect and
-  // two callbacks, so a waiting read allocates (and an idle connection holds) little.
-  private readDefaultCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
-  private readDefaultBorrowedCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
-  private get readDefault(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    return this.readDefaultCache ??= Effect.async((resume) =>
-      this.registerRead(resume, DEFAULT_MAX_READ, false)
-    );
-  }
-  private get readDefaultBorrowed(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    return this.readDefaultBorrowedCache ??= Effect.async((resume) =>
-      this.registerRead(resume, DEFAULT_MAX_READ, true)
-    );
-  }
-  /**
-   * What a waiting reader is resumed with: it takes the result from the
-   * connection only when its fiber actually runs it. A reader interrupted in
-   * the meantime never runs it, so the result stays parked for the next read
-   * and no canceller (and its interrupt bookkeeping) is needed per read.
-   */
-  private takeReadCache: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined;
-  private get takeRead(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    return this.takeReadCache ??= Effect.suspend(() => this.takeReadResult());
-  }
+  // Bound, so `conn.read` and `conn.write` can be passed around as functions.
+  readonly read: Connection["read"] = (maxBytes) =>
+    maxBytes === undefined || maxBytes === DEFAULT_MAX_READ
+      ? this.readDefault ??= this.readWith(DEFAULT_MAX_READ, false)
+      : this.readWith(maxBytes, false);
 
-  private registerRead(
-    resume: (effect: Effect.Effect<Option.Option<Uint8Array>, ReadError>) => void,
-    maxBytes: number,
-    borrow: boolean,
-  ): void {
-    this.readMax = maxBytes;
-    this.readBorrow = borrow;
-    if (this.hasReadResult()) return resume(this.takeRead);
-    this.readResume = resume;
-    this.startRawRead();
-  }
+  readonly readBorrowed: Connection["readBorrowed"] = (maxBytes) =>
+    maxBytes === undefined || maxBytes === DEFAULT_MAX_READ
+      ? this.readDefaultBorrowed ??= this.readWith(DEFAULT_MAX_READ, true)
+      : this.readWith(maxBytes, true);
 
-  /** Whether a read can complete now (data, end of stream or an error waiting). */
-  private hasReadResult(): boolean {
-    if (this.leftover !== undefined || this.parked !== NOTHING || this.eof) return true;
-    if (!this.closed) return false;
-    this.parked = new ParkedError(undefined);
-    return true;
-  }
-
-  private startRawRead(): void {
-    if (this.reading) return;
-    this.reading = true;
-    if (this.buffer === undefined) {
-      this.buffer = this.bufferSize === MIN_BUFFER
-        ? readBuffers.take()
-        : new Uint8Array(this.bufferSize);
-    }
-    this.lent = false; // the read refills the buffer: lent chunks are void now
-    this.readWaitingSince = Date.now();
-    let pending: Promise<number | null>;
-    try {
-      pending = this.raw.read(this.buffer);
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(this.onRead, this.onRead);
-  }
-
-  /**
-   * How a read ends, fulfilled (a count or null) or rejected (an Error): one
-   * callback for both, since an idle connection holds it for as long as it waits.
-   */
-  private readonly onRead = (result: number | null | unknown): void => {
-    if (typeof result === "number" || result === null) return this.onReadDone(result);
-    this.onReadFailed(result);
-  };
-
-  private onReadDone(n: number | null): void {
-    this.reading = false;
-    if (this.closed) return;
-    this.parked = n;
-    this.wakeReader();
-  }
-
-  private onReadFailed(error: unknown): void {
-    this.reading = false;
-    this.readWaitingSince = undefined;
-    if (this.closed && this.parked instanceof ParkedError) return;
-    this.parked = new ParkedError(error);
-    // A reset breaks both directions; writes handed over later could not report it.
-    if (this.writeFailure === undefined && this.readError(error).reason === "ConnectionReset") {
-      this.writeFailure = error;
-    }
-    this.wakeReader();
-  }
-
-  /** A copy loop waiting for this connection's next chunk (instead of a fiber). */
-  private readWaker: ReadWaiter | undefined = undefined;
-
-  private wakeReader(): void {
-    const resume = this.readResume;
-    if (resume !== undefined) {
-      this.readResume = undefined;
-      return resume(this.takeRead);
-    }
-    const waker = this.readWaker;
-    if (waker !== undefined) {
-      this.readWaker = undefined;
-      waker.onReadable();
-    }
-  }
-
-  private takeReadResult(): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
-    const result = this.takeChunk();
-    if (result === PENDING) {
-      return Effect.async<Option.Option<Uint8Array>, ReadError>((resume) =>
-        this.registerRead(resume, this.readMax, this.readBorrow)
-      );
-    }
-    if (result === null) return Effect.succeed(Option.none());
-    return result instanceof ParkedError
-      ? Effect.fail(this.readError(result.error))
-      : Effect.succeed(Option.some(result));
-  }
-
-  /** The waiting read result: a chunk, `null` at end of stream, an error, or PENDING. */
-  private takeChunk(): Uint8Array | null | ParkedError | typeof PENDING {
-    if (this.leftover !== undefined) return this.takeLeftover(this.readMax);
-    const parked = this.parked;
-    if (parked === NOTHING) return this.eof ? null : PENDING;
-    this.parked = NOTHING;
-    return parked instanceof ParkedError ? parked : this.finishRead(parked);
-  }
-
-  /**
-   * For a copy loop: the next chunk (lent from the read buffer) if one is
-   * ready, else PENDING, and `wake` is called once one is.
-   */
-  pollChunk(wake: ReadWaiter): Uint8Array | null | ParkedError | typeof PENDING {
-    this.readMax = DEFAULT_MAX_READ;
-    this.readBorrow = true;
-    if (this.hasReadResult()) return this.takeChunk();
-    this.readWaker = wake;
-    this.startRawRead();
-    return PENDING;
-  }
-
-  /**
-   * Starts copying what this connection reads to `target` (see {@link copy}).
-   * The loop needs no fiber: a server may start it by itself (internal/detached.ts).
-   */
-  copyStart(target: DenoConnection): (observer: Observer) => CopyLoop {
-    return (observer) => {
-      const loop = new CopyLoop(this, target, observer);
-      loop.onReadable();
-      return loop;
-    };
-  }
-
-  /** The read buffer is still being written elsewhere: the next read gets a new one. */
-  giveUpBuffer(): void {
-    if (!this.reading) this.buffer = undefined;
-  }
-
-  /** Stops waking `wake`; a read in progress keeps going and its result waits for the next read. */
-  cancelPoll(wake: ReadWaiter): void {
-    if (this.readWaker === wake) this.readWaker = undefined;
-  }
-
-  /** Turns the result of a finished read into a chunk, adapting the buffer size. */
-  private finishRead(n: number | null): Uint8Array | null {
-    this.readWaitingSince = undefined;
-    if (n === null) {
-      this.eof = true;
-      return null;
-    }
-    const buffer = this.buffer!;
-    this.bytesRead += n;
-    let chunk: Uint8Array;
-    if (this.readBorrow) {
-      // Lent: valid until the next read refills the buffer.
-      chunk = buffer.subarray(0, n);
-      this.lent = true;
-    } else if (n * 2 >= buffer.length && buffer.length > MIN_BUFFER) {
-      // Mostly full: hand the buffer over instead of copying it. (Not the
-      // smallest: those share a block, which a kept chunk would pin.)
-      chunk = buffer.subarray(0, n);
-      this.buffer = undefined;
-    } else {
-      chunk = copyOwned(buffer.subarray(0, n));
-    }
-    this.adapt(n, buffer.length);
-    if (n > this.readMax) {
-      this.leftover = chunk.subarray(this.readMax);
-      chunk = chunk.subarray(0, this.readMax);
-    }
-    return chunk;
-  }
-
-  /**
-   * Grows the buffer while reads fill it (bulk transfer) and shrinks it after
-   * a few small reads, so an idle connection's pending read holds little memory.
-   */
-  private adapt(n: number, size: number): void {
-    if (n === size) {
-      this.smallReads = 0;
-      if (size < MAX_BUFFER) this.resize(size * 2);
-    } else if (n <= size / 4) {
-      if (++this.smallReads >= 2 && size > MIN_BUFFER) {
-        this.smallReads = 0;
-        this.resize(Math.max(MIN_BUFFER, size / 4));
-      }
-    } else {
-      this.smallReads = 0;
-    }
-  }
-
-  private resize(size: number): void {
-    this.bufferSize = size;
-    this.buffer = undefined;
-  }
-
-  get bufferedBytes(): number {
-    const parked = typeof this.parked === "number" ? this.parked : 0;
-    return (this.leftover?.length ?? 0) + parked;
-  }
-
-  private takeLeftover(maxBytes: number): Uint8Array {
-    const left = this.leftover!;
-    if (left.length <= maxBytes) {
-      this.leftover = undefined;
-      return left;
-    }
-    this.leftover = left.subarray(maxBytes);
-    return left.subarray(0, maxBytes);
-  }
-
-  readError(error: unknown): ReadError {
-    if (this.closed) {
-      return new SocketError({
-        reason: "Closed",
-        operation: "read",
-        address: this.label,
-        cause: error,
-      });
-    }
-    return fromUnknown(error, "read", this.label, readReasons);
-  }
-
-  private readExactBytes(
-    n: number,
-  ): Effect.Effect<Uint8Array, SocketError<ReadReason | "UnexpectedEof">> {
+  readonly readExactly: Connection["readExactly"] = (n) => {
     if (n === 0) return Effect.succeed(new Uint8Array(0));
     return Effect.suspend(() => {
       const out = new Uint8Array(n);
@@ -727,13 +489,12 @@ class DenoConnection implements Connection {
           (chunk) => {
             if (Option.isNone(chunk)) {
               // Give back what was read so nothing is lost for a caller that recovers.
-              if (filled > 0) this.leftover = out.subarray(0, filled);
-              this.eof = true;
+              this.socket.unread(out.subarray(0, filled));
               return Effect.fail(
                 new SocketError({
                   reason: "UnexpectedEof",
                   operation: "read",
-                  address: this.label,
+                  address: this.socket.label,
                   detail: `stream ended after ${filled} of ${n} bytes`,
                 }),
               );
@@ -745,13 +506,13 @@ class DenoConnection implements Connection {
         );
       return loop;
     });
-  }
+  };
 
-  private readTextChunk(maxBytes?: number): Effect.Effect<Option.Option<string>, ReadError> {
-    const decoder = this.decoder ??= new TextDecoder("utf-8", { fatal: true });
+  readonly readText: Connection["readText"] = (maxBytes) => {
     const loop: Effect.Effect<Option.Option<string>, ReadError> = Effect.flatMap(
       this.read(maxBytes),
       (chunk) => {
+        const decoder = this.decoder ??= new TextDecoder("utf-8", { fatal: true });
         try {
           if (Option.isNone(chunk)) {
             const rest = decoder.decode();
@@ -765,7 +526,7 @@ class DenoConnection implements Connection {
             new SocketError({
               reason: "InvalidData",
               operation: "read",
-              address: this.label,
+              address: this.socket.label,
               detail: "the peer sent invalid UTF-8",
               cause,
             }),
@@ -774,264 +535,56 @@ class DenoConnection implements Connection {
       },
     );
     return loop;
-  }
-
-  private writeData(data: Uint8Array | string): Effect.Effect<void, WriteError> {
-    if (typeof data === "string") {
-      const bytes = encoder.encode(data);
-      return bytes.length === 0 ? Effect.void : Effect.suspend(() => this.beginWrite(bytes, true));
-    }
-    return data.length === 0 ? Effect.void : Effect.suspend(() => this.beginWrite(data, false));
-  }
-
-  /**
-   * A small write with nothing ahead of it is handed to the socket and
-   * completes at once, as `send` does into the kernel's buffer: its bytes are
-   * copied (unless this connection owns them), and a failure is reported by
-   * the next write or `closeWrite`. The fiber is not suspended, which saves
-   * most of the cost of a request/response round trip. Larger writes, and
-   * writes behind another, wait until the socket has taken every byte.
-   */
-  private beginWrite(bytes: Uint8Array, owned: boolean): Effect.Effect<void, WriteError> {
-    if (this.writeFailure !== undefined) return Effect.fail(this.writeError(this.writeFailure));
-    if (this.writeShut && !this.closed) {
-      return Effect.fail(
-        new SocketError({
-          reason: "BrokenPipe",
-          operation: "write",
-          address: this.label,
-          detail: "this side's writing was closed by closeWrite",
-        }),
-      );
-    }
-    if (!this.writing && !this.closed && bytes.length <= HANDOVER_MAX) {
-      this.writing = true;
-      if (owned) {
-        this.writeBytes = bytes;
-      } else {
-        // Copied into a lent slab: the caller may reuse `bytes` as soon as this returns.
-        const slab = (bytes.length <= SMALL_SLAB ? smallSlabs : largeSlabs).take();
-        slab.set(bytes);
-        this.writeSlab = slab;
-        this.writeBytes = slab.subarray(0, bytes.length);
-      }
-      this.writeOffset = 0;
-      this.writeHandedOver = true;
-      this.bytesWritten += bytes.length;
-      this.continueWrite();
-      return this.writeFailure === undefined
-        ? Effect.void
-        : Effect.fail(this.writeError(this.writeFailure));
-    }
-    return Effect.async<void, WriteError>((resume) => {
-      const queued = this.writeFor(bytes, {
-        onWritten: (result) =>
-          resume(result === WRITTEN ? Effect.void : Effect.fail(this.writeError(result))),
-      });
-      if (queued === undefined) return;
-      // A queued write that is interrupted before it starts is dropped, so
-      // nothing half-written follows.
-      return Effect.sync(() => {
-        const queue = this.writeQueue;
-        const index = queue === undefined ? -1 : queue.indexOf(queued);
-        if (index >= 0) queue!.splice(index, 1);
-      });
-    });
-  }
-
-  // The write in progress keeps its state here and completes through one
-  // callback bound once (`onWrite`); only a fiber that waits for its write
-  // adds a waiter of its own.
-  private writeBytes: Uint8Array = EMPTY;
-  private writeOffset = 0;
-  /** Who hears how the current write ended: a fiber, a copy loop, or no one (handed over). */
-  private writeWaiter: WriteWaiter | undefined = undefined;
-  private writeHandedOver = false;
-  /** The slab a handed-over write was copied into, given back once written. */
-  private writeSlab: Uint8Array | undefined = undefined;
-  /**
-   * Why the connection can no longer be written to (a handed-over write
-   * failed, or a read saw a reset): every later write fails with it.
-   */
-  private writeFailure: unknown = undefined;
-  /** `closeWrite` has begun: later writes fail with BrokenPipe. */
-  private writeShut = false;
-
-  /** Writes the rest of the current write: Deno's `write` may take only part of it. */
-  private continueWrite(): void {
-    const bytes = this.writeBytes;
-    const offset = this.writeOffset;
-    let pending: Promise<number>;
-    try {
-      pending = this.raw.write(offset === 0 ? bytes : bytes.subarray(offset));
-    } catch (error) {
-      this.onWriteFailed(error);
-      return;
-    }
-    pending.then(this.onWrite, this.onWrite);
-  }
-
-  /** How a write ends: fulfilled with a count, or rejected with an Error (see `onRead`). */
-  private readonly onWrite = (result: number | unknown): void => {
-    if (typeof result === "number") return this.onWriteDone(result);
-    this.onWriteFailed(result);
   };
 
-  /**
-   * Writes every byte of `bytes` after the writes already queued, then tells
-   * `done` {@link WRITTEN} or the error. Returns the queue entry if the write
-   * had to wait its turn (so a fiber interrupted meanwhile can drop it).
-   */
-  writeFor(bytes: Uint8Array, done: WriteWaiter): ((abort: boolean) => void) | undefined {
-    if (!this.writing) {
-      this.writing = true;
-      this.startWrite(bytes, done);
-      return undefined;
-    }
-    const queued = (abort: boolean) =>
-      abort ? done.onWritten(undefined) : this.startWrite(bytes, done);
-    (this.writeQueue ??= []).push(queued);
-    return queued;
-  }
+  // --- writing ---------------------------------------------------------------
 
-  private startWrite(bytes: Uint8Array, done: WriteWaiter): void {
-    if (this.closed || this.writeFailure !== undefined) {
-      // Closed (or broken) while this write waited in the queue.
-      const failure = this.writeFailure;
-      this.writeFinished();
-      return done.onWritten(failure);
-    }
-    this.writeBytes = bytes;
-    this.writeOffset = 0;
-    this.writeWaiter = done;
-    this.continueWrite();
-  }
-
-  private onWriteDone(n: number): void {
-    // A handed-over write was counted when it was accepted.
-    if (!this.writeHandedOver) this.bytesWritten += n;
-    this.writeOffset += n;
-    if (this.writeOffset < this.writeBytes.length) return this.continueWrite();
-    const waiter = this.writeWaiter;
-    this.endWrite();
-    waiter?.onWritten(WRITTEN);
-  }
-
-  private onWriteFailed(error: unknown): void {
-    const waiter = this.writeWaiter;
-    if (this.writeHandedOver) this.writeFailure = error;
-    this.endWrite();
-    waiter?.onWritten(error);
-  }
-
-  private endWrite(): void {
-    this.writeWaiter = undefined;
-    this.writeHandedOver = false;
-    this.writeBytes = EMPTY;
-    if (this.writeSlab !== undefined) this.giveSlab(this.writeSlab);
-    this.writeFinished();
-  }
-
-  private giveSlab(slab: Uint8Array): void {
-    this.writeSlab = undefined;
-    (slab.length === SMALL_SLAB ? smallSlabs : largeSlabs).give(slab);
-  }
-
-  private writeFinished(): void {
-    const next = this.writeQueue?.shift();
-    if (next !== undefined) return next(false);
-    this.writing = false;
-    // A close that waited for a handed-over write.
-    if (this.closed) this.closeRaw();
-  }
-
-  /** Resolves once every write queued so far has finished. */
-  private writesDone(): Promise<void> {
-    if (!this.writing) return Promise.resolve();
-    return new Promise((resolve) => {
-      (this.writeQueue ??= []).push((abort) => {
-        if (!abort) this.writeFinished();
-        resolve();
+  readonly write: Connection["write"] = (data) =>
+    Effect.suspend(() => {
+      const owned = typeof data === "string";
+      const bytes = owned ? encoder.encode(data) : data;
+      const done = this.socket.tryWrite(bytes, owned);
+      if (done === WRITTEN) return Effect.void;
+      if (done instanceof IoFailure) return this.writeError(done);
+      return Effect.async<void, WriteError>((resume) => {
+        const waiter = new FiberWrite(this);
+        const entry = this.socket.enqueue(bytes, waiter);
+        if (waiter.early !== undefined) return resume(waiter.early);
+        waiter.resume = resume;
+        // A queued write interrupted before it starts is dropped, so nothing half-written follows.
+        return Effect.sync(() => void this.socket.cancelWrite(entry));
       });
     });
-  }
-
-  writeError(error: unknown, operation: "write" | "closeWrite" = "write"): WriteError {
-    if (this.closed) {
-      return new SocketError({ reason: "Closed", operation, address: this.label, cause: error });
-    }
-    return fromUnknown(error, operation, this.label, writeReasons);
-  }
 
   get closeWrite(): Effect.Effect<void, WriteError> {
-    return Effect.tryPromise({
-      try: async () => {
-        this.writeShut = true;
-        // Queued writes go out before the FIN.
-        await this.writesDone();
-        if (this.closed) throw new Deno.errors.BadResource("closed");
-        if (this.writeFailure !== undefined) throw this.writeFailure;
-        await this.raw.closeWrite();
-      },
-      catch: (error) => this.writeError(error, "closeWrite"),
+    return Effect.async<void, WriteError>((resume) => {
+      this.socket.closeWrite().then(
+        () => resume(Effect.void),
+        (error) =>
+          resume(
+            this.writeError(
+              new IoFailure(error, error instanceof Deno.errors.BadResource),
+              "closeWrite",
+            ),
+          ),
+      );
     });
   }
 
   get close(): Effect.Effect<void> {
-    return Effect.sync(() => this.unsafeClose());
+    return Effect.sync(() => this.socket.close());
   }
 
   /**
    * Closes the socket; safe to call more than once. Bytes already handed to
-   * the socket still go out first (for at most {@link LINGER_MS}), as the
-   * kernel does with its send buffer; a waiting read ends with `Closed` at once.
+   * the socket still go out first (for at most 30 s), as the kernel does with
+   * its send buffer; a waiting read ends with `Closed` at once.
    */
   unsafeClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    // Unread data goes with the connection: later reads fail with Closed.
-    if (typeof this.parked === "number") this.parked = NOTHING;
-    this.leftover = undefined;
-    // Writes still waiting their turn will not go out: they fail with Closed now.
-    const queued = this.writeQueue;
-    this.writeQueue = undefined;
-    if (queued !== undefined) { for (const abort of queued) abort(true); }
-    if (this.writing && this.writeHandedOver) {
-      const timer = setTimeout(() => this.closeRaw(), LINGER_MS);
-      Deno.unrefTimer(timer);
-      this.lingerTimer = timer;
-      if (this.reading) {
-        this.parked = new ParkedError(undefined);
-        this.wakeReader();
-      }
-      return;
-    }
-    this.closeRaw();
+    this.socket.close();
   }
 
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private rawClosed = false;
-
-  private closeRaw(): void {
-    if (this.rawClosed) return;
-    this.rawClosed = true;
-    // A small read buffer nobody can still see goes to the next connection:
-    // allocating one costs more than a short connection's whole echo.
-    const buffer = this.buffer;
-    if (
-      buffer !== undefined && !this.reading && !this.lent && typeof this.parked !== "number" &&
-      buffer.length === MIN_BUFFER
-    ) {
-      this.buffer = undefined;
-      readBuffers.give(buffer);
-    }
-    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
-    try {
-      this.raw.close();
-    } catch {
-      // Already closed by the runtime (e.g. a TLS handshake failure).
-    }
-  }
+  // --- streams and options ---------------------------------------------------
 
   get stream(): Stream.Stream<Uint8Array, ReadError> {
     return Stream.repeatEffectOption(
@@ -1055,31 +608,26 @@ class DenoConnection implements Connection {
     return Sink.forEach((chunk: Uint8Array | string) => this.write(chunk));
   }
 
-  setNoDelay(noDelay = true): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+  setNoDelay(noDelay = true): Effect.Effect<void, SocketError<OptionReason>> {
     return this.setOption((conn) => conn.setNoDelay(noDelay));
   }
 
-  setKeepAlive(keepAlive = true): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+  setKeepAlive(keepAlive = true): Effect.Effect<void, SocketError<OptionReason>> {
     return this.setOption((conn) => conn.setKeepAlive(keepAlive));
   }
 
   private setOption(
     apply: (conn: Deno.TcpConn) => void,
-  ): Effect.Effect<void, SocketError<"Closed" | "Unknown">> {
+  ): Effect.Effect<void, SocketError<OptionReason>> {
     return Effect.suspend(() => {
       const conn = this.raw as Partial<Deno.TcpConn>;
-      if (!this.isTcp || typeof conn.setNoDelay !== "function") return Effect.void;
+      if (!this.socket.isTcp || typeof conn.setNoDelay !== "function") return Effect.void;
       try {
         apply(this.raw as Deno.TcpConn);
         return Effect.void;
       } catch (error) {
         return Effect.fail(
-          fromUnknown(
-            error,
-            "setOption",
-            this.label,
-            new Set<"Closed" | "Unknown">(["Closed", "Unknown"]),
-          ),
+          new SocketError(classify(error, "setOption", this.socket.label, optionReasons)),
         );
       }
     });

@@ -56,7 +56,7 @@ import * as Framing from "./Framing.ts";
 import * as Address from "./Address.ts";
 import { fromUnknown, type SocketError } from "./SocketError.ts";
 import { readReasons } from "./internal/reasons.ts";
-import { createHasher, type Hasher } from "./internal/sha256.ts";
+import { createHasher, type Hasher } from "./core/sha256.ts";
 
 // ---------------------------------------------------------------------------
 // Errors

@@ -18,15 +18,39 @@
  */
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
-import * as Exit from "effect/Exit";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
-import * as Address from "./Address.ts";
+import type * as Address from "./Address.ts";
 import * as Connection from "./Connection.ts";
-import { type AcceptReason, fromUnknown, SocketError } from "./SocketError.ts";
-import { acceptReasons } from "./internal/reasons.ts";
+import type { AcceptReason, SocketError } from "./SocketError.ts";
+import { format } from "./core/address.ts";
+import { type AcceptWaiter, StreamListener } from "./core/stream_listener.ts";
+import { IoFailure, PENDING, type StreamSocket } from "./core/stream_socket.ts";
+import { acceptFailure } from "./internal/failures.ts";
 import { acquireInterruptible } from "./internal/scoped.ts";
-import { detachable, type Observer, type Running } from "./internal/detached.ts";
+
+/**
+ * What a server needs to drive one of this library's listeners by
+ * callbacks: the listener under the Effect face, and how each accepted
+ * socket becomes a Connection (TLS makes its own kind).
+ *
+ * @example
+ * ```ts
+ * import { Connection, type Listener } from "@fibernet/socket";
+ * import { StreamListener } from "@fibernet/socket/core";
+ *
+ * const core: Listener.ListenerCore = {
+ *   listener: new StreamListener(Deno.listen({ hostname: "127.0.0.1", port: 0 })),
+ *   toConnection: Connection.fromSocket,
+ * };
+ * ```
+ */
+export interface ListenerCore {
+  /** The callback-level listener. */
+  readonly listener: StreamListener;
+  /** Turns an accepted socket into a Connection. */
+  readonly toConnection: (socket: StreamSocket) => Connection.Connection;
+}
 
 /**
  * A bound, listening socket.
@@ -52,6 +76,12 @@ export interface Listener {
   readonly close: Effect.Effect<void>;
   /** The underlying Deno listener. */
   readonly raw: Deno.Listener;
+  /**
+   * The callback-level listener, when this is one of this library's: a
+   * server accepts from it without an Effect per accept. A listener
+   * implemented elsewhere leaves it out, and a server then runs `accept`.
+   */
+  readonly core?: ListenerCore | undefined;
 }
 
 /**
@@ -109,8 +139,7 @@ export const connections = (
   );
 
 /**
- * Wraps a Deno listener (already bound). Used by `Tcp`, `Unix` and `Tls`;
- * `wrap` turns each accepted Deno connection into a {@link Connection.Connection}.
+ * Wraps a Deno listener (already bound). Used by `Tcp` and `Unix`.
  *
  * @example
  * ```ts
@@ -118,142 +147,66 @@ export const connections = (
  * const listener = Listener.fromDeno(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
  * ```
  */
-export const fromDeno = (
-  raw: Deno.Listener,
-  wrap: (conn: Deno.Conn) => Connection.Connection = Connection.fromDeno,
-): Listener => new DenoListener(raw, wrap);
+export const fromDeno = (raw: Deno.Listener): Listener =>
+  fromCore({ listener: new StreamListener(raw), toConnection: Connection.fromSocket });
 
-type Accepted = Exit.Exit<Connection.Connection, SocketError<AcceptReason>>;
+/**
+ * A Listener over a callback-level listener: how `Tls` makes its own.
+ *
+ * @example
+ * ```ts
+ * import { Connection, Listener } from "@fibernet/socket";
+ * import { StreamListener } from "@fibernet/socket/core";
+ *
+ * const listener = Listener.fromCore({
+ *   listener: new StreamListener(Deno.listen({ hostname: "127.0.0.1", port: 0 })),
+ *   toConnection: Connection.fromSocket,
+ * });
+ * ```
+ */
+export const fromCore = (core: ListenerCore): Listener => new CoreListener(core);
 
-class DenoListener implements Listener, Running {
+class CoreListener implements Listener, AcceptWaiter {
   readonly address: Address.Address;
   private readonly label: string;
-  private closed = false;
-  /** An accept is in progress in the runtime. */
-  private accepting = false;
-  /** Who waits for it, if anyone: a fiber, or a server's accept loop. */
-  private waitingFiber:
+  private resume:
     | ((effect: Effect.Effect<Connection.Connection, SocketError<AcceptReason>>) => void)
     | undefined = undefined;
-  private waitingLoop: Observer | undefined = undefined;
-  /**
-   * A finished accept not yet taken: kept when its caller was interrupted,
-   * so the next accept returns that connection instead of losing it.
-   */
-  private ready: { readonly conn: Deno.Conn } | { readonly error: unknown } | undefined = undefined;
 
-  constructor(
-    readonly raw: Deno.Listener,
-    private readonly wrap: (conn: Deno.Conn) => Connection.Connection,
-  ) {
-    this.address = Address.fromDeno(raw.addr);
-    this.label = Address.format(this.address);
+  constructor(readonly core: ListenerCore) {
+    this.address = core.listener.address;
+    this.label = format(this.address);
   }
 
-  // Built once. A waiting fiber is resumed with `takeAccepted`, which it runs
-  // only if it was not interrupted meanwhile, so no canceller is needed. A
-  // server accepts by `startAccept` instead, without a fiber (internal/detached.ts).
-  readonly accept: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = detachable(
-    Effect.async((resume) => {
-      if (this.closed) return resume(Effect.fail(this.closedError(undefined)));
-      if (this.ready !== undefined) return resume(this.takeAccepted);
-      this.waitingFiber = resume;
-      this.startRawAccept();
-    }),
-    (observer) => {
-      if (this.closed) observer.onExit(Exit.fail(this.closedError(undefined)));
-      else if (this.ready !== undefined) observer.onExit(this.takeReady());
-      else {
-        this.waitingLoop = observer;
-        this.startRawAccept();
-      }
-      return this;
-    },
-  );
-
-  private startRawAccept(): void {
-    if (this.accepting) return;
-    this.accepting = true;
-    let pending: Promise<Deno.Conn>;
-    try {
-      pending = this.raw.accept();
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(this.onAccepted, this.onAcceptFailed);
+  get raw(): Deno.Listener {
+    return this.core.listener.raw;
   }
 
-  /** A server's loop stops waiting; a connection accepted later waits in `ready`. */
-  stop(): void {
-    this.waitingLoop = undefined;
+  /** Resumes the waiting fiber with `retry`, which it runs only if it was not interrupted. */
+  onAcceptable(): void {
+    const resume = this.resume;
+    if (resume === undefined) return;
+    this.resume = undefined;
+    resume(this.retry);
   }
 
-  private readonly onAccepted = (conn: Deno.Conn): void => {
-    this.accepting = false;
-    if (this.closed) return conn.close(); // accepted for nobody
-    this.ready = { conn };
-    this.wakeWaiter();
-  };
+  private readonly retry: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = Effect
+    .suspend(() => this.poll());
+  private readonly wait: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = Effect
+    .async((resume) => {
+      this.resume = resume;
+    });
 
-  private readonly onAcceptFailed = (error: unknown): void => {
-    this.accepting = false;
-    this.ready = { error };
-    this.wakeWaiter();
-  };
-
-  private wakeWaiter(): void {
-    const fiber = this.waitingFiber;
-    if (fiber !== undefined) {
-      this.waitingFiber = undefined;
-      return fiber(this.takeAccepted);
-    }
-    const loop = this.waitingLoop;
-    if (loop !== undefined) {
-      this.waitingLoop = undefined;
-      loop.onExit(this.takeReady());
-    }
+  private poll(): Effect.Effect<Connection.Connection, SocketError<AcceptReason>> {
+    const accepted = this.core.listener.pollAccept(this);
+    if (accepted === PENDING) return this.wait;
+    if (accepted instanceof IoFailure) return Effect.fail(acceptFailure(accepted, this.label));
+    return Effect.succeed(this.core.toConnection(accepted));
   }
 
-  private readonly takeAccepted: Effect.Effect<
-    Connection.Connection,
-    SocketError<AcceptReason>
-  > = Effect.suspend(() => this.takeReady());
-
-  private takeReady(): Accepted {
-    const ready = this.ready!;
-    this.ready = undefined;
-    if ("conn" in ready) return Exit.succeed(this.wrap(ready.conn));
-    return Exit.fail(
-      this.closed
-        ? this.closedError(ready.error)
-        : fromUnknown(ready.error, "accept", this.label, acceptReasons),
-    );
-  }
-
-  private closedError(cause: unknown): SocketError<AcceptReason> {
-    return new SocketError({ reason: "Closed", operation: "accept", address: this.label, cause });
-  }
+  readonly accept: Effect.Effect<Connection.Connection, SocketError<AcceptReason>> = this.retry;
 
   get close(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (this.closed) return;
-      this.closed = true;
-      try {
-        this.raw.close();
-      } catch {
-        // already closed
-      }
-      // A connection accepted for an interrupted caller is nobody's: close it.
-      const ready = this.ready;
-      this.ready = undefined;
-      if (ready !== undefined && "conn" in ready) ready.conn.close();
-      // A waiting caller learns the listener is closed now.
-      const fiber = this.waitingFiber;
-      const loop = this.waitingLoop;
-      this.waitingFiber = undefined;
-      this.waitingLoop = undefined;
-      fiber?.(Effect.fail(this.closedError(undefined)));
-      loop?.onExit(Exit.fail(this.closedError(undefined)));
-    });
+    return Effect.sync(() => this.core.listener.close());
   }
 }

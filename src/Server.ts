@@ -25,16 +25,16 @@
  * ```
  *
  * Behaviour worth knowing:
- * - Each handler runs in a fiber of its own, except a handler that is just
- *   one of this library's copy loops (`Connection.copy(conn, other)` or
- *   `Connection.forEachChunk(conn, conn.write)`, an echo): that one runs by
- *   its callbacks and holds no fiber while it waits, which makes an idle
- *   connection cheap. The accept loop runs by callbacks too.
+ * - Each handler runs in a fiber of its own. A {@link Loop} (such as
+ *   {@link echo}) is the other kind of handler: it runs by callbacks, without
+ *   a fiber, which makes an idle connection cheap. Which one runs is visible
+ *   in the type of what you pass. The accept loop runs by callbacks too.
  * - At `maxConnections` the server stops accepting; new clients wait in the
  *   kernel's backlog (`Tcp.listen`'s `backlog`) until a slot frees. Nobody is
  *   refused by the server itself.
- * - A connection whose read has waited longer than `idleTimeout` is closed
- *   and its handler interrupted.
+ * - A connection whose read has waited longer than `idleTimeout`, or whose
+ *   write has made no progress for `writeTimeout` (a peer that stopped
+ *   reading), is closed and its handler interrupted.
  * - When the scope closes (Ctrl-C under `Runtime.runMain`) the listener closes
  *   at once, running handlers get `shutdownTimeout` to finish, the rest are
  *   interrupted, and every connection is closed.
@@ -48,30 +48,28 @@ import * as Cause from "effect/Cause";
 import * as Context from "effect/Context";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
-import * as Exit from "effect/Exit";
-import * as Fiber from "effect/Fiber";
-import * as FiberRef from "effect/FiberRef";
-import * as FiberRefs from "effect/FiberRefs";
-import * as HashMap from "effect/HashMap";
+import type * as Fiber from "effect/Fiber";
 import * as Layer from "effect/Layer";
 import * as LogLevel from "effect/LogLevel";
 import * as Metric from "effect/Metric";
-import * as ExecutionStrategy from "effect/ExecutionStrategy";
-import { pipeArguments } from "effect/Pipeable";
-import * as Runtime from "effect/Runtime";
-import * as Scheduler from "effect/Scheduler";
 import * as Scope from "effect/Scope";
-import * as Address from "./Address.ts";
-import type * as Connection from "./Connection.ts";
+import type * as Address from "./Address.ts";
+import * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
-import * as Detached from "./internal/detached.ts";
+import type { ReadReason, SocketError, WriteReason } from "./SocketError.ts";
+import { format } from "./core/address.ts";
+import { CopyFailure, CopyLoop } from "./core/copy_loop.ts";
 import { escapeText } from "./core/printable.ts";
-import type { AcceptReason, SocketError } from "./SocketError.ts";
+import { type Acceptor, type Served, ServeLoop, type Session } from "./core/serve_loop.ts";
+import type { AcceptWaiter } from "./core/stream_listener.ts";
+import { IoFailure, PENDING, type StreamSocket } from "./core/stream_socket.ts";
+import { connectionForker, LazyScope } from "./internal/effect3_fibers.ts";
+import { acceptFailure, readFailure, writeFailure } from "./internal/failures.ts";
 
 /**
- * What a handler is: given a connection, an Effect that serves it. The
- * connection is closed when the Effect ends, however it ends. A `Scope` in
- * the requirements is provided per connection.
+ * What a handler is: given a connection, an Effect that serves it, run in a
+ * fiber of its own. The connection is closed when the Effect ends, however
+ * it ends. A `Scope` in the requirements is provided per connection.
  *
  * @example
  * ```ts
@@ -80,6 +78,62 @@ import type { AcceptReason, SocketError } from "./SocketError.ts";
  * ```
  */
 export type Handler<E, R> = (connection: Connection.Connection) => Effect.Effect<unknown, E, R>;
+
+/**
+ * A handler that runs by callbacks instead of in a fiber: no fiber to make,
+ * schedule and collect per connection, and an idle connection costs only
+ * its socket. {@link echo} is one. Its `effect` is the same work as an
+ * ordinary handler, run when the connection is not one of this library's
+ * sockets (a listener implemented elsewhere).
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@fibernet/socket";
+ * const loop: Server.Loop = Server.echo;
+ * ```
+ */
+export interface Loop {
+  /** Discriminator. */
+  readonly _tag: "Loop";
+  /**
+   * Serves `socket` by callbacks; calls `done` once when finished (with the
+   * failure, if any). The returned `stop` ends it early, and `done` is then
+   * not called.
+   */
+  readonly start: (
+    socket: StreamSocket,
+    done: (failure?: SocketError) => void,
+  ) => { stop(): void };
+  /** The same work as an Effect, for connections without a socket of this library. */
+  readonly effect: Handler<SocketError, never>;
+}
+
+/**
+ * An echo: every byte a client sends comes straight back, until it closes
+ * its side. Runs as a copy loop without a fiber (see {@link Loop}).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect";
+ * import { Server, Tcp } from "@fibernet/socket";
+ * const Echo = Server.serveForever(Server.echo).pipe(Layer.provide(Tcp.layer("127.0.0.1:7000")));
+ * ```
+ */
+export const echo: Loop = {
+  _tag: "Loop",
+  start: (socket, done) =>
+    new CopyLoop(socket, socket, {
+      onCopyEnd: (result) =>
+        done(
+          result instanceof CopyFailure
+            ? result.side === "read"
+              ? readFailure(result.failure, socket.label) as SocketError<ReadReason>
+              : writeFailure(result.failure, "write", socket.label) as SocketError<WriteReason>
+            : undefined,
+        ),
+    }).start(),
+  effect: (conn) => Connection.copy(conn, conn),
+};
 
 /**
  * Server options; every one has a default.
@@ -102,6 +156,11 @@ export interface Options {
    * Default 5 minutes; `Duration.infinity` turns it off.
    */
   readonly idleTimeout?: Duration.DurationInput;
+  /**
+   * Close a connection whose write has made no progress for this long: a
+   * peer that stopped reading. Default: the same as `idleTimeout`.
+   */
+  readonly writeTimeout?: Duration.DurationInput;
   /** How long running handlers may take to finish at shutdown. Default 10 seconds. */
   readonly shutdownTimeout?: Duration.DurationInput;
   /** Disable Nagle's algorithm on accepted TCP connections. Default true. */
@@ -181,73 +240,8 @@ export const metrics: {
 };
 
 const DEFAULT_MAX_CONNECTIONS = 10_000;
-
-/** Turns Nagle off on TCP connections; other transports have no such option. */
-const setNoDelay = (raw: Deno.Conn): void => {
-  try {
-    (raw as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  } catch {
-    // Closed already: the handler will find out.
-  }
-};
 const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
-
-/**
- * Effect's default scheduler, but with one task queue for all fibers. Given
- * the fiber, it keeps a queue per fiber (in a WeakMap), which costs every
- * connection's fiber memory and its creation and collection time; connection
- * fibers gain nothing from separate queues.
- */
-const sharedScheduler: Scheduler.Scheduler = {
-  shouldYield: (fiber) => Scheduler.defaultScheduler.shouldYield(fiber),
-  scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority),
-};
-
-/**
- * The Scope a handler gets: the real one is made the first time the handler
- * adds a finalizer or forks a scope, so handlers that never use it pay nothing.
- */
-class LazyScope implements Scope.Scope {
-  readonly [Scope.ScopeTypeId]: Scope.ScopeTypeId = Scope.ScopeTypeId;
-  readonly strategy: ExecutionStrategy.ExecutionStrategy = ExecutionStrategy.sequential;
-  made: Scope.CloseableScope | undefined = undefined;
-
-  private get scope(): Scope.CloseableScope {
-    return this.made ??= Effect.runSync(Scope.make());
-  }
-  fork(strategy: ExecutionStrategy.ExecutionStrategy): Effect.Effect<Scope.CloseableScope> {
-    return Effect.suspend(() => Scope.fork(this.scope, strategy));
-  }
-  addFinalizer(finalizer: Scope.Scope.Finalizer): Effect.Effect<void> {
-    return Effect.suspend(() => Scope.addFinalizerExit(this.scope, finalizer));
-  }
-  pipe(): unknown {
-    return pipeArguments(this, arguments);
-  }
-}
 const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
-
-/** What a server does when a connection's handler ends. */
-interface Ending {
-  readonly finish: (entry: Active) => void;
-  readonly logFailure: (connection: Connection.Connection, cause: Cause.Cause<unknown>) => void;
-}
-
-/** A connection being served. */
-class Active implements Detached.Observer {
-  /** The fiber serving the connection, or closing the Scope its handler used. */
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined;
-  /** A handler running without a fiber (see internal/detached.ts). */
-  running: Detached.Running | undefined = undefined;
-
-  constructor(readonly connection: Connection.Connection, private readonly ending: Ending) {}
-
-  /** A handler without a fiber ended. */
-  onExit(exit: Exit.Exit<unknown, unknown>): void {
-    if (exit._tag === "Failure") this.ending.logFailure(this.connection, exit.cause);
-    this.ending.finish(this);
-  }
-}
 
 /** One line for a typed failure: its tag or name and message, escaped and capped. */
 const describeFailure = (cause: Cause.Cause<unknown>): string => {
@@ -262,315 +256,277 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
 };
 
 /**
+ * A listener implemented elsewhere (no callback-level core): each accept
+ * runs its `accept` Effect in a fiber, and each connection is served as the
+ * loop's `Served` through the Connection interface.
+ */
+class ForeignConnection implements Served {
+  onRawClose: (() => void) | undefined = undefined;
+  readonly label: string;
+  constructor(readonly connection: Connection.Connection) {
+    this.label = format(connection.remoteAddress);
+  }
+  get readWaitingSince(): number | undefined {
+    return this.connection.readWaitingSince;
+  }
+  get writeWaitingSince(): number | undefined {
+    return this.connection.writeWaitingSince;
+  }
+  close(): void {
+    this.connection.unsafeClose();
+    this.onRawClose?.();
+    this.onRawClose = undefined;
+  }
+  abort(): void {
+    this.close();
+  }
+}
+
+class FiberAcceptor implements Acceptor<ForeignConnection> {
+  private fiber: Fiber.RuntimeFiber<Connection.Connection, unknown> | undefined = undefined;
+  private ready: ForeignConnection | IoFailure | undefined = undefined;
+  private waiter: AcceptWaiter | undefined = undefined;
+
+  constructor(
+    private readonly listener: Listener.Listener,
+    private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>,
+  ) {}
+
+  pollAccept(waiter: AcceptWaiter): ForeignConnection | IoFailure | typeof PENDING {
+    const ready = this.ready;
+    if (ready !== undefined) {
+      this.ready = undefined;
+      return ready;
+    }
+    this.waiter = waiter;
+    if (this.fiber === undefined) {
+      const fiber = this.run(this.listener.accept);
+      this.fiber = fiber;
+      fiber.addObserver((exit) => {
+        this.fiber = undefined;
+        if (exit._tag === "Success") this.ready = new ForeignConnection(exit.value);
+        else {
+          const error = Cause.failureOption(exit.cause);
+          const closed = error._tag === "Some" && error.value.reason === "Closed";
+          this.ready = new IoFailure(error._tag === "Some" ? error.value : exit.cause, closed);
+        }
+        const wake = this.waiter;
+        this.waiter = undefined;
+        wake?.onAcceptable();
+      });
+    }
+    return PENDING;
+  }
+
+  cancelAccept(waiter: AcceptWaiter): void {
+    if (this.waiter !== waiter) return;
+    this.waiter = undefined;
+    this.fiber?.unsafeInterruptAsFork(this.fiber.id());
+  }
+}
+
+const millis = (duration: Duration.DurationInput): number => {
+  const ms = Duration.toMillis(Duration.decode(duration));
+  return Number.isFinite(ms) ? ms : Infinity;
+};
+
+/**
  * Starts serving in the background of the current scope and returns the
- * running {@link Server}. Closing the scope shuts the server down gracefully.
+ * running {@link Server}. Closing the scope shuts the server down
+ * gracefully. The listener must stay open as long as the server: provide its
+ * Layer to the whole program (or use {@link serveForever}), not with
+ * `Effect.provide` around `make` alone, which closes it when `make` returns.
  *
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { Server, Tcp } from "@fibernet/socket";
+ * import { Address, Server, Tcp } from "@fibernet/socket";
  *
  * const program = Effect.gen(function* () {
  *   const server = yield* Server.make((conn) => conn.write("hi\n"));
- *   yield* Effect.log(server.address);
- * }).pipe(Effect.provide(Tcp.layer("127.0.0.1:0")), Effect.scoped);
+ *   yield* Effect.log(`serving on ${Address.format(server.address)}`);
+ *   yield* Effect.never;
+ * }).pipe(Effect.scoped, Effect.provide(Tcp.layer("127.0.0.1:0")));
  * ```
  */
 export const make = <E, R>(
-  handler: Handler<E, R>,
+  handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.gen(function* () {
     const listener = yield* Listener.Listener;
-    const maxConnections = options?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    const idleTimeout = Duration.decode(options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
+    const idleTimeoutMs = millis(options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
+    const settings = {
+      maxConnections: options?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      idleTimeoutMs,
+      writeTimeoutMs: options?.writeTimeout === undefined
+        ? idleTimeoutMs
+        : millis(options.writeTimeout),
+    };
     const shutdownTimeout = Duration.decode(options?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT);
     const noDelay = options?.noDelay ?? true;
-    const active = new Set<Active>();
-
-    // Free connection slots. Only the accept loop takes them; handlers' exits give them back.
-    let slots = maxConnections;
-    /** The accept loop, paused until a slot frees. */
-    let acceptPaused = false;
-    const releaseSlot = () => {
-      slots++;
-      if (acceptPaused) {
-        acceptPaused = false;
-        acceptNext();
-      }
-    };
-
-    // Connection fibers, and work that outlives one (its failure log, closing
-    // the Scope it used), run in the server's own runtime: its services, its
-    // logger, and one scheduler queue for all connections. Interruptible even
-    // if the server is made in an uninterruptible region (as a Layer may be):
-    // the idle sweep and the shutdown interrupt handlers.
-    const runtime = yield* Effect.runtime<Exclude<R, Scope.Scope>>().pipe(
-      Effect.withScheduler(sharedScheduler),
-      Effect.interruptible,
-    );
-    const runFork = Runtime.runFork(runtime);
-    const baseAnnotations = FiberRefs.getOrDefault(
-      runtime.fiberRefs,
-      FiberRef.currentLogAnnotations,
-    );
-
-    // Shutdown waits for the last connection to finish.
-    let wakeDrained: (() => void) | undefined;
-    const drained = Effect.async<void>((resume) => {
-      if (active.size === 0) return resume(Effect.void);
-      wakeDrained = () => resume(Effect.void);
-      return Effect.sync(() => {
-        wakeDrained = undefined;
-      });
-    });
-
-    const finish = (entry: Active): void => {
-      if (!active.delete(entry)) return;
-      entry.running = undefined;
-      const connection = entry.connection;
-      connection.unsafeClose();
-      metrics.active.unsafeModify(-1, []);
-      metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
-      metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
-      releaseSlot();
-      if (active.size === 0 && wakeDrained !== undefined) {
-        const wake = wakeDrained;
-        wakeDrained = undefined;
-        wake();
-      }
-    };
-
     const failureLevel = LogLevel.fromLiteral(options?.failureLogLevel ?? "Info");
-    const logFailure = (connection: Connection.Connection, cause: Cause.Cause<unknown>): void => {
-      metrics.failed.unsafeUpdate(1, []);
-      const peer = Address.format(connection.remoteAddress);
-      // A bug deserves its stack; an expected failure one line.
-      const log = Cause.isDie(cause)
-        ? Effect.logError("connection handler died", cause)
-        : failureLevel._tag === "None"
-        ? Effect.void
-        : Effect.logWithLevel(failureLevel, `connection failed: ${describeFailure(cause)}`);
-      runFork(Effect.annotateLogs(log, "peer", peer));
+    const forker = yield* connectionForker<Exclude<R, Scope.Scope>>();
+    const listenerLabel = format(listener.address);
+
+    const log = (effect: Effect.Effect<void>, peer?: string): void => {
+      forker.run(peer === undefined ? effect : Effect.annotateLogs(effect, "peer", peer));
     };
 
-    const ending: Ending = { finish, logFailure };
+    const logFailure = (peer: string, cause: Cause.Cause<unknown>): void => {
+      metrics.failed.unsafeUpdate(1, []);
+      // A bug deserves its stack; an expected failure one line.
+      if (Cause.isDie(cause)) return log(Effect.logError("connection handler died", cause), peer);
+      if (failureLevel._tag === "None") return;
+      log(Effect.logWithLevel(failureLevel, `connection failed: ${describeFailure(cause)}`), peer);
+    };
 
-    // Per connection: the handler's Effect, run by callbacks if it is one of
-    // this library's callback loops (an echo or copy: no fiber at all), else
-    // by one fiber with the peer in its log annotations and a Scope that is
-    // only made if the handler uses it. Clean-up is a synchronous fiber
-    // observer: no Effects on the fiber's stack, so a connection costs less
-    // time and memory.
-    const serveOne = (connection: Connection.Connection): void => {
-      const entry = new Active(connection, ending);
-      active.add(entry);
-      slots--;
+    /** Serves one accepted connection: by a Loop's callbacks or in a fiber. */
+    const serve = <C extends Served>(
+      loop: ServeLoop<C>,
+      session: Session<C>,
+      connection: Connection.Connection,
+    ): void => {
       metrics.accepted.unsafeUpdate(1, []);
       metrics.active.unsafeModify(1, []);
-      if (noDelay) setNoDelay(connection.raw);
-      let effect: Effect.Effect<unknown, unknown>;
+      const peer = format(connection.remoteAddress);
+      const finish = (): void => {
+        if (session.ended) return;
+        metrics.active.unsafeModify(-1, []);
+        metrics.bytesIn.unsafeUpdate(connection.bytesRead, []);
+        metrics.bytesOut.unsafeUpdate(connection.bytesWritten, []);
+        loop.end(session);
+      };
+      const socket = connection.socket;
+      if (noDelay && socket?.isTcp) {
+        try {
+          (socket.raw as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // Closed already: the handler will find out.
+        }
+      }
+      if (typeof handler !== "function" && socket !== undefined) {
+        const running = handler.start(socket, (failure) => {
+          if (failure !== undefined) logFailure(peer, Cause.fail(failure));
+          finish();
+        });
+        if (!session.ended) {
+          session.stop = () => {
+            running.stop();
+            finish();
+          };
+        }
+        return;
+      }
+      let effect: Effect.Effect<unknown, unknown, Exclude<R, Scope.Scope>>;
       try {
-        effect = handler(connection) as Effect.Effect<unknown, unknown>;
+        effect = (typeof handler === "function" ? handler : handler.effect)(
+          connection,
+        ) as Effect.Effect<
+          unknown,
+          unknown,
+          Exclude<R, Scope.Scope>
+        >;
       } catch (defect) {
         // A handler that throws instead of returning an Effect fails this connection only.
         effect = Effect.die(defect);
       }
-      const start = Detached.startOf(effect);
-      if (start !== undefined) {
-        try {
-          const running = start(entry);
-          if (active.has(entry)) entry.running = running;
-        } catch (defect) {
-          entry.onExit(Exit.die(defect));
-        }
-        return;
-      }
-      // The fiber is the connection's own, so its log annotation and its Scope
-      // are part of the FiberRefs it starts with: no Effects to set them (or,
-      // as annotateLogs and Effect.scoped would, to restore them afterwards).
-      const peer = Address.format(connection.remoteAddress);
       const scope = new LazyScope();
-      const fiber = runFork(effect, {
-        updateRefs: (refs, fiberId) =>
-          FiberRefs.updateManyAs(refs, {
-            entries: [
-              [FiberRef.currentLogAnnotations, [[
-                fiberId,
-                HashMap.set(baseAnnotations, "peer", peer as unknown),
-              ]]],
-              [FiberRef.currentContext, [[
-                fiberId,
-                Context.add(runtime.context, Scope.Scope, scope as Scope.Scope),
-              ]]],
-            ],
-          }),
-      });
-      entry.fiber = fiber;
+      const fiber = forker.fork(effect, peer, scope);
+      session.stop = () => fiber.unsafeInterruptAsFork(fiber.id());
       fiber.addObserver((exit) => {
         if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) {
-          logFailure(connection, exit.cause);
+          logFailure(peer, exit.cause);
         }
         const made = scope.made;
-        if (made === undefined) return finish(entry);
+        if (made === undefined) return finish();
         // The handler's finalizers may take time: the shutdown waits for them as for a handler.
-        const closing = runFork(Effect.uninterruptible(Scope.close(made, exit)));
-        entry.fiber = closing;
-        closing.addObserver(() => finish(entry));
+        const closing = forker.run(Effect.uninterruptible(Scope.close(made, exit)));
+        closing.addObserver(finish);
       });
     };
 
-    // The accept loop runs by callbacks, without a fiber: per connection it
-    // costs one accept and no Effect. A Listener whose accept cannot run
-    // that way (one written elsewhere) is driven by a fiber per accept.
-    const startAccept: Detached.Start = Detached.startOf(listener.accept) ??
-      ((observer) => {
-        const fiber = runFork(listener.accept);
-        fiber.addObserver((exit) => observer.onExit(exit));
-        return { stop: () => fiber.unsafeInterruptAsFork(fiber.id()) };
-      });
-    let stopped = false;
-    let accepting: Detached.Running | undefined;
-    let backoffDelay = 0;
-    let backoffTimer: ReturnType<typeof setTimeout> | undefined;
-    const acceptNext = (): void => {
-      if (stopped) return;
-      if (slots <= 0) {
-        acceptPaused = true;
-        return;
-      }
-      accepting = startAccept(acceptObserver);
-    };
-    const acceptObserver: Detached.Observer = {
-      onExit(exit) {
-        accepting = undefined;
-        if (stopped) {
-          if (exit._tag === "Success") (exit.value as Connection.Connection).unsafeClose();
-          return;
-        }
-        if (exit._tag === "Success") {
-          backoffDelay = 0;
-          try {
-            serveOne(exit.value as Connection.Connection);
-          } catch (defect) {
-            // A bug of ours must not end the loop (it runs in a promise callback).
-            runFork(Effect.logError("serving a connection failed", Cause.die(defect)));
-          }
-          return acceptNext();
-        }
-        const error = Cause.failureOption(exit.cause as Cause.Cause<SocketError<AcceptReason>>);
-        if (error._tag === "Some" && error.value.reason === "Closed") {
-          // Closed under a running server: its Layer's scope ended first.
-          stopped = true;
-          runFork(Effect.logError(
-            `the listener on ${
-              Address.format(listener.address)
-            } was closed while the server was running; it accepts no more connections. ` +
-              "Keep the listener's Layer open as long as the server: provide it to the whole " +
-              "program (or use Server.serveForever as a Layer), not with Effect.provide around Server.make",
-          ));
-          return;
-        }
-        // A client that reset before it was accepted: its problem, not the server's.
-        if (error._tag === "Some" && error.value.reason === "ConnectionReset") return acceptNext();
-        // EMFILE and the like: the listener survives, so wait and try again.
-        backoffDelay = Math.min(1000, backoffDelay === 0 ? 10 : backoffDelay * 2);
-        runFork(Effect.logWarning(
-          `accept failed, retrying in ${backoffDelay} ms: ${
-            error._tag === "Some" ? error.value.message : Cause.pretty(exit.cause)
-          }`,
-        ));
-        backoffTimer = setTimeout(() => {
-          backoffTimer = undefined;
-          acceptNext();
-        }, backoffDelay);
-      },
+    const hooks = <C extends Served>(toConnection: (c: C) => Connection.Connection) => {
+      const served: { loop?: ServeLoop<C> } = {};
+      return {
+        served,
+        hooks: {
+          serve: (session: Session<C>) =>
+            serve(served.loop!, session, toConnection(session.socket)),
+          acceptFailed: (failure: IoFailure, retryInMs: number) =>
+            log(Effect.logWarning(
+              `accept failed, retrying in ${retryInMs} ms: ${
+                acceptFailure(failure, listenerLabel).message
+              }`,
+            )),
+          listenerClosed: () =>
+            log(Effect.logError(
+              `the listener on ${listenerLabel} was closed while the server was running; ` +
+                "it accepts no more connections. Keep the listener's Layer open as long as the " +
+                "server: provide it to the whole program (or use Server.serveForever as a " +
+                "Layer), not with Effect.provide around Server.make",
+            )),
+          idle: (session: Session<C>, direction: "read" | "write") =>
+            log(
+              Effect.logInfo(
+                direction === "read"
+                  ? "closing idle connection"
+                  : "closing connection: the peer stopped reading",
+              ),
+              session.socket.label,
+            ),
+          defect: (error: unknown) =>
+            log(Effect.logError("serving a connection failed", Cause.die(error))),
+        },
+      };
     };
 
-    /** Stops a handler running without a fiber, as interrupting its fiber would. */
-    const stopDetached = (entry: Active): void => {
-      const running = entry.running;
-      if (running === undefined) return;
-      running.stop();
-      finish(entry);
+    const start = <C extends Served>(
+      acceptor: Acceptor<C>,
+      toConnection: (c: C) => Connection.Connection,
+    ): ServeLoop<C> => {
+      const { served, hooks: h } = hooks(toConnection);
+      const loop = new ServeLoop(acceptor, settings, h);
+      served.loop = loop;
+      loop.start();
+      return loop;
     };
 
-    // Runs in the sweeper fiber, so the log goes through the program's own logger.
-    const sweepIdle = Effect.suspend(() => {
-      const deadline = Date.now() - Duration.toMillis(idleTimeout);
-      const idle: Active[] = [];
-      for (const entry of active) {
-        const since = entry.connection.readWaitingSince;
-        if (since !== undefined && since < deadline) idle.push(entry);
-      }
-      return Effect.forEach(idle, (entry) => {
-        const { fiber, running } = entry;
-        if (fiber === undefined && running === undefined) return Effect.void;
-        entry.fiber = undefined;
-        return Effect.zipRight(
-          Effect.logInfo("closing idle connection").pipe(
-            Effect.annotateLogs("peer", Address.format(entry.connection.remoteAddress)),
-          ),
-          fiber !== undefined ? Fiber.interruptFork(fiber) : Effect.sync(() => stopDetached(entry)),
-        );
-      }, { discard: true });
-    });
-    const idleMillis = Duration.toMillis(idleTimeout);
-    acceptNext();
-    const sweeperFiber = yield* Effect.forkDaemon(
-      Effect.interruptible(
-        Number.isFinite(idleMillis)
-          ? Effect.forever(
-            Effect.zipRight(Effect.sleep(Math.max(10, Math.min(1000, idleMillis / 4))), sweepIdle),
-          )
-          : Effect.never,
-      ),
-    );
+    const core = listener.core;
+    const loop: ServeLoop<Served> = core !== undefined
+      ? start(core.listener, core.toConnection) as unknown as ServeLoop<Served>
+      : start(
+        new FiberAcceptor(listener, forker.run as never),
+        (c: ForeignConnection) => c.connection,
+      ) as unknown as ServeLoop<Served>;
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         // Stop accepting at once: new clients are refused, not queued.
-        stopped = true;
-        accepting?.stop();
-        clearTimeout(backoffTimer);
+        loop.stopAccepting();
         yield* listener.close;
-        const running = () =>
-          [...active].map((entry) => entry.fiber).filter((
-            f,
-          ): f is Fiber.RuntimeFiber<unknown, unknown> => f !== undefined);
-        // The wait runs in its own fiber: this finalizer is uninterruptible (so a
-        // timeout inside it could not cut the wait short), and it may run while
-        // the owning fiber is being interrupted (which would cut it short at once).
-        // (A fiber forked here inherits uninterruptibility: undo that inside it.)
-        if (active.size > 0) {
+        const count = loop.sessions.size;
+        if (count > 0) {
           yield* Effect.logInfo(
-            `shutdown: draining ${active.size} connection(s), up to ${
-              Duration.format(shutdownTimeout)
-            }`,
+            `shutdown: draining ${count} connection(s), up to ${Duration.format(shutdownTimeout)}`,
           );
         }
-        const drain = yield* Effect.forkDaemon(
-          Effect.interruptible(Effect.timeout(drained, shutdownTimeout)).pipe(
-            Effect.as(true),
-            Effect.catchAll(() => Effect.succeed(false)),
-          ),
+        const stopped = yield* Effect.promise(() =>
+          loop.shutdown(Duration.toMillis(shutdownTimeout))
         );
-        if (!(yield* Fiber.join(drain))) {
+        if (stopped > 0) {
           yield* Effect.logInfo(
-            `shutdown: interrupting ${active.size} connection(s) after ${
+            `shutdown: interrupted ${stopped} connection(s) after ${
               Duration.format(shutdownTimeout)
             }`,
           );
-          for (const entry of [...active]) stopDetached(entry);
-          yield* Fiber.interruptAll(running());
         }
-        yield* Fiber.interrupt(sweeperFiber);
       })
     );
 
     return {
       address: listener.address,
-      activeConnections: Effect.sync(() => active.size),
+      activeConnections: Effect.sync(() => loop.sessions.size),
     } satisfies Server;
   });
 
@@ -591,7 +547,7 @@ export const make = <E, R>(
  * ```
  */
 export const serveForever = <E, R>(
-  handler: Handler<E, R>,
+  handler: Handler<E, R> | Loop,
   options?: Options,
 ): Layer.Layer<Server, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
   Layer.scoped(Server, make(handler, options));
@@ -611,7 +567,7 @@ export const serveForever = <E, R>(
  * ```
  */
 export const serve = <E, R>(
-  handler: Handler<E, R>,
+  handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<never, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.zipRight(make(handler, options), Effect.never));

@@ -20,6 +20,10 @@
  */
 import type * as Cause from "effect/Cause";
 import * as Data from "effect/Data";
+import * as core from "./core/classify.ts";
+import { type Failure, failureMessage, type Operation as CoreOperation } from "./core/failure.ts";
+import { REASONS } from "./core/reasons.ts";
+import type * as Reasons from "./core/reasons.ts";
 
 /**
  * Every reason a socket operation can fail for.
@@ -50,23 +54,7 @@ import * as Data from "effect/Data";
  *   reason === "ConnectionRefused" || reason === "TimedOut";
  * ```
  */
-export type Reason =
-  | "ConnectionRefused"
-  | "AddressInUse"
-  | "PermissionDenied"
-  | "NotCapable"
-  | "Closed"
-  | "TimedOut"
-  | "ConnectionReset"
-  | "BrokenPipe"
-  | "NotFound"
-  | "HostNotFound"
-  | "InvalidAddress"
-  | "InvalidData"
-  | "UnexpectedEof"
-  | "ResourceExhausted"
-  | "Unsupported"
-  | "Unknown";
+export type Reason = Reasons.Reason;
 
 /**
  * The operation that failed, so a message can say what the program was doing.
@@ -77,22 +65,12 @@ export type Reason =
  * const op: SocketError.Operation = "connect";
  * ```
  */
-export type Operation =
-  | "parse"
-  | "connect"
-  | "listen"
-  | "accept"
-  | "read"
-  | "write"
-  | "closeWrite"
-  | "setOption"
-  | "bind"
-  | "send"
-  | "receive"
-  | "handshake";
+export type Operation = CoreOperation;
 
 /**
- * Reasons `connect` can fail with.
+ * Reasons `connect` can fail with: `ConnectionRefused`, `PermissionDenied`,
+ * `NotCapable`, `TimedOut`, `ConnectionReset`, `NotFound`, `HostNotFound`,
+ * `InvalidAddress`, `Unknown`.
  *
  * @example
  * ```ts
@@ -100,19 +78,12 @@ export type Operation =
  * const r: SocketError.ConnectReason = "ConnectionRefused";
  * ```
  */
-export type ConnectReason =
-  | "ConnectionRefused"
-  | "PermissionDenied"
-  | "NotCapable"
-  | "TimedOut"
-  | "ConnectionReset"
-  | "NotFound"
-  | "HostNotFound"
-  | "InvalidAddress"
-  | "Unknown";
+export type ConnectReason = Reasons.ConnectReason;
 
 /**
- * Reasons `listen` can fail with.
+ * Reasons `listen` can fail with: `AddressInUse`, `PermissionDenied`,
+ * `NotCapable`, `NotFound`, `HostNotFound`, `InvalidAddress`, `Unsupported`,
+ * `Unknown`.
  *
  * @example
  * ```ts
@@ -120,18 +91,11 @@ export type ConnectReason =
  * const r: SocketError.ListenReason = "AddressInUse";
  * ```
  */
-export type ListenReason =
-  | "AddressInUse"
-  | "PermissionDenied"
-  | "NotCapable"
-  | "NotFound"
-  | "HostNotFound"
-  | "InvalidAddress"
-  | "Unsupported"
-  | "Unknown";
+export type ListenReason = Reasons.ListenReason;
 
 /**
- * Reasons `accept` can fail with.
+ * Reasons `accept` can fail with: `Closed`, `ConnectionReset`, `InvalidData`,
+ * `ResourceExhausted`, `Unknown`.
  *
  * @example
  * ```ts
@@ -139,15 +103,11 @@ export type ListenReason =
  * const r: SocketError.AcceptReason = "Closed";
  * ```
  */
-export type AcceptReason =
-  | "Closed"
-  | "ConnectionReset"
-  | "InvalidData"
-  | "ResourceExhausted"
-  | "Unknown";
+export type AcceptReason = Reasons.AcceptReason;
 
 /**
- * Reasons a read can fail with.
+ * Reasons a read can fail with: `Closed`, `ConnectionReset`, `TimedOut`,
+ * `InvalidData`, `Unknown`.
  *
  * @example
  * ```ts
@@ -155,10 +115,11 @@ export type AcceptReason =
  * const r: SocketError.ReadReason = "ConnectionReset";
  * ```
  */
-export type ReadReason = "Closed" | "ConnectionReset" | "TimedOut" | "InvalidData" | "Unknown";
+export type ReadReason = Reasons.ReadReason;
 
 /**
- * Reasons a write can fail with.
+ * Reasons a write can fail with: `Closed`, `ConnectionReset`, `BrokenPipe`,
+ * `TimedOut`, `InvalidData`, `Unknown`.
  *
  * @example
  * ```ts
@@ -166,27 +127,21 @@ export type ReadReason = "Closed" | "ConnectionReset" | "TimedOut" | "InvalidDat
  * const r: SocketError.WriteReason = "BrokenPipe";
  * ```
  */
-export type WriteReason =
-  | "Closed"
-  | "ConnectionReset"
-  | "BrokenPipe"
-  | "TimedOut"
-  | "InvalidData"
-  | "Unknown";
+export type WriteReason = Reasons.WriteReason;
+
+/**
+ * Reasons setting a socket option can fail with: `Closed`, `Unknown`.
+ *
+ * @example
+ * ```ts
+ * import type { SocketError } from "@fibernet/socket";
+ * const r: SocketError.OptionReason = "Closed";
+ * ```
+ */
+export type OptionReason = Reasons.OptionReason;
 
 /** The fields of a {@link SocketError}. */
-interface Fields<R extends Reason> {
-  /** What went wrong. */
-  readonly reason: R;
-  /** What the program was doing. */
-  readonly operation: Operation;
-  /** The address involved, formatted, when there is one. */
-  readonly address?: string | undefined;
-  /** Extra detail for the message. */
-  readonly detail?: string | undefined;
-  /** The original error thrown by the runtime, when there is one. */
-  readonly cause?: unknown;
-}
+type Fields<R extends Reason> = Failure<R>;
 
 // JSR rejects `extends Data.TaggedError(...)` (a call in the extends clause),
 // so the base gets an explicit constructor type first.
@@ -195,25 +150,6 @@ const SocketErrorBase: new <R extends Reason>(
 ) => Cause.YieldableError & { readonly _tag: "SocketError" } & Fields<R> = Data.TaggedError(
   "SocketError",
 ) as never;
-
-const describe: Record<Reason, string> = {
-  ConnectionRefused: "connection refused",
-  AddressInUse: "address already in use",
-  PermissionDenied: "permission denied by the operating system",
-  NotCapable: "permission denied by Deno",
-  Closed: "socket is closed",
-  TimedOut: "timed out",
-  ConnectionReset: "connection reset by peer",
-  BrokenPipe: "broken pipe (the other side no longer reads)",
-  NotFound: "no such file or socket",
-  HostNotFound: "host name not found",
-  InvalidAddress: "invalid address",
-  InvalidData: "invalid data",
-  UnexpectedEof: "unexpected end of stream",
-  ResourceExhausted: "out of file descriptors or buffers",
-  Unsupported: "not supported",
-  Unknown: "unexpected error",
-};
 
 /**
  * A failed socket operation. `R` narrows `reason` to what the operation can
@@ -230,19 +166,11 @@ const describe: Record<Reason, string> = {
  * ```
  */
 export class SocketError<R extends Reason = Reason> extends SocketErrorBase<R> {
-  /** A one-line explanation: operation, address, reason and detail. */
+  /** A one-line explanation: operation, address, reason and detail (escaped). */
   override get message(): string {
-    const where = this.address === undefined ? this.operation : `${this.operation} ${this.address}`;
-    const detail = this.detail ?? causeMessage(this.cause);
-    return `${where}: ${describe[this.reason]}${detail ? ` (${detail})` : ""}`;
+    return failureMessage(this);
   }
 }
-
-const causeMessage = (cause: unknown): string | undefined => {
-  if (cause instanceof Error && cause.message) return cause.message;
-  if (typeof cause === "string") return cause;
-  return undefined;
-};
 
 /**
  * True for a {@link SocketError}, whatever its reason.
@@ -266,103 +194,10 @@ export const isSocketError = (u: unknown): u is SocketError => u instanceof Sock
  * SocketError.reasonOf(new Deno.errors.ConnectionRefused("x")); // "ConnectionRefused"
  * ```
  */
-export const reasonOf = (error: unknown): Reason => {
-  if (error instanceof SocketError) return error.reason;
-  const errors = Deno.errors;
-  if (error instanceof errors.ConnectionRefused) return "ConnectionRefused";
-  if (error instanceof errors.AddrInUse) return "AddressInUse";
-  if (error instanceof errors.NotCapable) return "NotCapable";
-  if (error instanceof errors.PermissionDenied) return "PermissionDenied";
-  if (error instanceof errors.BadResource || error instanceof errors.Interrupted) return "Closed";
-  if (error instanceof errors.TimedOut) return "TimedOut";
-  if (
-    error instanceof errors.ConnectionReset || error instanceof errors.ConnectionAborted ||
-    error instanceof errors.NotConnected
-  ) {
-    return "ConnectionReset";
-  }
-  if (error instanceof errors.BrokenPipe) return "BrokenPipe";
-  if (error instanceof errors.NotFound) return "NotFound";
-  if (error instanceof errors.AddrNotAvailable) return "InvalidAddress";
-  if (error instanceof errors.InvalidData) return "InvalidData";
-  if (error instanceof errors.UnexpectedEof) return "UnexpectedEof";
-  if (error instanceof errors.NotSupported) return "Unsupported";
-  if (error instanceof RangeError || error instanceof TypeError) return "InvalidAddress";
-  if (error instanceof DOMException) {
-    if (error.name === "TimeoutError") return "TimedOut";
-    if (error.name === "AbortError") return "Closed";
-  }
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case "ECONNREFUSED":
-      return "ConnectionRefused";
-    case "EADDRINUSE":
-      return "AddressInUse";
-    case "EACCES":
-    case "EPERM":
-      return "PermissionDenied";
-    case "ECONNRESET":
-    case "ECONNABORTED":
-    case "ENOTCONN":
-      return "ConnectionReset";
-    case "EPIPE":
-      return "BrokenPipe";
-    case "ETIMEDOUT":
-      return "TimedOut";
-    case "ENOENT":
-      return "NotFound";
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "HostNotFound";
-    case "EMSGSIZE":
-      return "InvalidData";
-    case "EADDRNOTAVAIL":
-    case "EINVAL":
-      return "InvalidAddress";
-    case "EMFILE":
-    case "ENFILE":
-    case "ENOBUFS":
-    case "ENOMEM":
-      return "ResourceExhausted";
-    case "ERR_SOCKET_DGRAM_NOT_RUNNING":
-    case "EBADF":
-      return "Closed";
-  }
-  if (
-    error instanceof Error &&
-    /failed to lookup address|Name or service not known/i.test(error.message)
-  ) {
-    return "HostNotFound";
-  }
-  return "Unknown";
-};
+export const reasonOf = (error: unknown): Reason =>
+  error instanceof SocketError ? error.reason : core.reasonOf(error);
 
-const notCapableDetail = (operation: Operation, address: string | undefined, cause: unknown) =>
-  `${
-    causeMessage(cause)?.replace(/, run again with the --allow-\w+ flag$/, "") ??
-      `${operation} needs permission`
-  }; run with ${permissionFlags(address)}`;
-
-/**
- * The Deno flags that let a program use `address`: a unix socket needs read,
- * write and net permission for its path (Deno 2.9), a TCP or UDP address net
- * permission for its host, an IPv6 host in brackets (`--allow-net=[::1]`).
- */
-const permissionFlags = (address: string | undefined): string => {
-  if (address === undefined) return "--allow-net";
-  if (address.startsWith("unix:")) {
-    const path = address.slice("unix:".length);
-    return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
-  }
-  return `--allow-net=${hostOf(address)}`;
-};
-
-const hostOf = (address: string): string => {
-  const bracket = /^\[[^\]]+\]/.exec(address);
-  if (bracket) return bracket[0];
-  const colon = address.lastIndexOf(":");
-  return colon > 0 ? address.slice(0, colon) : address;
-};
+const everyReason: ReadonlySet<Reason> = new Set(REASONS);
 
 /**
  * Builds a {@link SocketError} from whatever a runtime call threw, keeping
@@ -382,11 +217,9 @@ export const fromUnknown = <R extends Reason = Reason>(
   address?: string,
   allowed?: ReadonlySet<R>,
 ): SocketError<R> => {
-  if (cause instanceof SocketError && (allowed === undefined || allowed.has(cause.reason as R))) {
+  const reasons = (allowed ?? everyReason) as ReadonlySet<R>;
+  if (cause instanceof SocketError && reasons.has(cause.reason as R)) {
     return cause as SocketError<R>;
   }
-  let reason = reasonOf(cause);
-  if (allowed !== undefined && !allowed.has(reason as R)) reason = "Unknown";
-  const detail = reason === "NotCapable" ? notCapableDetail(operation, address, cause) : undefined;
-  return new SocketError({ reason: reason as R, operation, address, detail, cause });
+  return new SocketError(core.classify(cause, operation, address, reasons));
 };

@@ -58,6 +58,8 @@ import {
   type WriteReason,
 } from "./SocketError.ts";
 import { hostPort } from "./internal/address.ts";
+import { StreamListener } from "./core/stream_listener.ts";
+import { StreamSocket } from "./core/stream_socket.ts";
 import { connectWith } from "./internal/open.ts";
 import { listenReasons, writeReasons } from "./internal/reasons.ts";
 import { acquireInterruptible } from "./internal/scoped.ts";
@@ -546,8 +548,9 @@ class TlsConnectionImpl implements TlsConnection {
     timeout: Duration.DurationInput,
     private readonly side: "client" | "server",
     private readonly offered: string,
+    socket: StreamSocket = new StreamSocket(raw),
   ) {
-    this.inner = Connection.fromDeno(raw);
+    this.inner = Connection.fromSocket(socket);
     this.label = Address.format(this.inner.remoteAddress);
     this.timeoutMs = Duration.toMillis(timeout);
   }
@@ -569,6 +572,12 @@ class TlsConnectionImpl implements TlsConnection {
   }
   get bufferedBytes(): number {
     return this.inner.bufferedBytes;
+  }
+  get unsentBytes(): number {
+    return this.inner.unsentBytes;
+  }
+  get writeWaitingSince(): number | undefined {
+    return this.inner.writeWaitingSince;
   }
   get readWaitingSince(): number | undefined {
     // A handshake in progress waits for the peer like a read does, so
@@ -834,19 +843,27 @@ export const listen = (
       Effect.acquireRelease(
         Effect.try({
           try: () =>
-            Listener.fromDeno(
-              Deno.listenTls({
-                hostname,
-                port,
-                transport: "tcp",
-                cert: pair!.cert,
-                key: pair!.key,
-                ...(alpn !== undefined ? { alpnProtocols: [...alpn] } : {}),
-                ...(backlog !== undefined ? { tcpBacklog: backlog } : {}),
-              }),
-              (conn) =>
-                new TlsConnectionImpl(conn as Deno.TlsConn, timeout, "server", offeredText(alpn)),
-            ),
+            Listener.fromCore({
+              listener: new StreamListener(
+                Deno.listenTls({
+                  hostname,
+                  port,
+                  transport: "tcp",
+                  cert: pair!.cert,
+                  key: pair!.key,
+                  ...(alpn !== undefined ? { alpnProtocols: [...alpn] } : {}),
+                  ...(backlog !== undefined ? { tcpBacklog: backlog } : {}),
+                }),
+              ),
+              toConnection: (socket) =>
+                new TlsConnectionImpl(
+                  socket.raw as Deno.TlsConn,
+                  timeout,
+                  "server",
+                  offeredText(alpn),
+                  socket,
+                ),
+            }),
           catch: (error): SocketError<ListenReason> => {
             const message = error instanceof Error ? error.message : String(error);
             if (

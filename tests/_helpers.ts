@@ -67,7 +67,7 @@ export const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
 
 /** Starts a server on a free loopback TCP port in the current scope; returns it. */
 export const startServer = <E, R>(
-  handler: Server.Handler<E, R>,
+  handler: Server.Handler<E, R> | Server.Loop,
   options?: Server.Options,
 ): Effect.Effect<Server.Server, SocketError.SocketError, Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.gen(function* () {

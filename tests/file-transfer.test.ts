@@ -2,7 +2,7 @@ import { describe, it } from "@effect/vitest";
 import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "effect";
 import { expect } from "vitest";
 import { type Address, type Connection, FileTransfer, Framing, Listener, Tcp } from "../mod.ts";
-import { createHasher, Sha256, toHex } from "../src/internal/sha256.ts";
+import { createHasher, Sha256, toHex } from "../src/core/sha256.ts";
 import { concatBytes, pattern, python, sameBytes, tempDir } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// The reason sets each operation narrows its errors to (see SocketError.fromUnknown).
+// The reason sets each operation narrows its errors to, as sets for
+// `SocketError.fromUnknown`: derived from the one list in core/reasons.ts.
 import type {
   AcceptReason,
   ConnectReason,
@@ -6,52 +7,21 @@ import type {
   ReadReason,
   WriteReason,
 } from "../SocketError.ts";
+import {
+  ACCEPT_REASONS,
+  CONNECT_REASONS,
+  LISTEN_REASONS,
+  READ_REASONS,
+  WRITE_REASONS,
+} from "../core/reasons.ts";
 
 /** Reasons allowed for `connect`. */
-export const connectReasons: ReadonlySet<ConnectReason> = new Set<ConnectReason>([
-  "ConnectionRefused",
-  "PermissionDenied",
-  "NotCapable",
-  "TimedOut",
-  "ConnectionReset",
-  "NotFound",
-  "HostNotFound",
-  "InvalidAddress",
-  "Unknown",
-]);
+export const connectReasons: ReadonlySet<ConnectReason> = new Set(CONNECT_REASONS);
 /** Reasons allowed for `listen`. */
-export const listenReasons: ReadonlySet<ListenReason> = new Set<ListenReason>([
-  "AddressInUse",
-  "PermissionDenied",
-  "NotCapable",
-  "NotFound",
-  "HostNotFound",
-  "InvalidAddress",
-  "Unsupported",
-  "Unknown",
-]);
+export const listenReasons: ReadonlySet<ListenReason> = new Set(LISTEN_REASONS);
 /** Reasons allowed for `accept`. */
-export const acceptReasons: ReadonlySet<AcceptReason> = new Set<AcceptReason>([
-  "Closed",
-  "ConnectionReset",
-  "InvalidData",
-  "ResourceExhausted",
-  "Unknown",
-]);
+export const acceptReasons: ReadonlySet<AcceptReason> = new Set(ACCEPT_REASONS);
 /** Reasons allowed for reads. */
-export const readReasons: ReadonlySet<ReadReason> = new Set<ReadReason>([
-  "Closed",
-  "ConnectionReset",
-  "TimedOut",
-  "InvalidData",
-  "Unknown",
-]);
+export const readReasons: ReadonlySet<ReadReason> = new Set(READ_REASONS);
 /** Reasons allowed for writes. */
-export const writeReasons: ReadonlySet<WriteReason> = new Set<WriteReason>([
-  "Closed",
-  "ConnectionReset",
-  "BrokenPipe",
-  "TimedOut",
-  "InvalidData",
-  "Unknown",
-]);
+export const writeReasons: ReadonlySet<WriteReason> = new Set(WRITE_REASONS);

@@ -6,8 +6,8 @@
  * Layer:
  * - echo: every byte straight back (`Connection.forEachChunk`, borrowed chunks),
  *   counted by the handler, in a fiber per connection;
- * - copy: every byte straight back by `Connection.copy(conn, conn)`, which the
- *   server runs without a fiber;
+ * - copy: every byte straight back by `Server.echo`, a copy loop the server
+ *   runs by callbacks, without a fiber;
  * - upload: `FileTransfer.receive` into `--dir` (this library's protocol and
  *   the tutorial's, told apart by `receive` itself);
  * - control: answers one line `stats` with the counters below as JSON, so the
@@ -146,7 +146,7 @@ const port = (server: Server.Server): number =>
   server.address._tag === "TcpAddress" ? server.address.port : -1;
 
 const listen = <E>(
-  handler: Server.Handler<E, never>,
+  handler: Server.Handler<E, never> | Server.Loop,
   onStart: (server: Server.Server) => void,
 ) =>
   Server.serveForever(handler, { idleTimeout: "30 seconds", shutdownTimeout: "5 seconds" }).pipe(
@@ -160,7 +160,7 @@ const all = Layer.mergeAll(
     running.echo = s;
     ports.echo = port(s);
   }),
-  listen((conn) => Connection.copy(conn, conn), (s) => {
+  listen(Server.echo, (s) => {
     running.copy = s;
     ports.copy = port(s);
   }),

@@ -3,7 +3,7 @@
  * echo, churn, bulk and upload traffic at once, for a fixed time, over
  * 127.0.0.1 only. Echo clients use the server's echo listener (a handler in a
  * fiber, which counts what it echoes); churn and bulk use its copy listener
- * (`Connection.copy`, which the server runs without a fiber). Every byte echoed is compared with what was sent; every
+ * (`Server.echo`, a copy loop the server runs without a fiber). Every byte echoed is compared with what was sent; every
  * upload's SHA-256 is checked three ways (the sender's verdict, the hash of
  * the data computed here, the hash of the file the server stored). The
  * server's RSS and open descriptors are read from /proc/PID at baseline
@@ -225,7 +225,7 @@ const loop = (
 
 interface Ports {
   readonly echo: number;
-  /** The fiberless echo (`Connection.copy`): churn and bulk go there. */
+  /** The fiberless echo (`Server.echo`): churn and bulk go there. */
   readonly copy: number;
   readonly upload: number;
   readonly control: number;
@@ -655,7 +655,9 @@ const main = async (): Promise<number> => {
           resolvePorts(JSON.parse(line.slice("SOAK-READY ".length)));
           continue;
         }
-        if (/level=(WARN|ERROR|FATAL)/.test(line) || !isStdout) serverWarnings++;
+        // Log lines go to stderr (runMain); anything else there is a warning too.
+        const logLine = /^timestamp=\S+ level=/.test(line);
+        if (/level=(WARN|ERROR|FATAL)/.test(line) || (!isStdout && !logLine)) serverWarnings++;
         serverLog.push(line);
         if (serverLog.length > 40) serverLog.shift();
       }
