@@ -1,16 +1,9 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Fiber, Option, Ref } from "effect";
-import { Connection, Listener, Tcp } from "../mod.ts";
-import { concatBytes, echo, pattern, resettingOnData, sameBytes, startServer } from "./_helpers.ts";
-
-/** A client connected to a fresh listener, and the accepted server side. */
-const pair = Effect.gen(function* () {
-  const listener = yield* Tcp.listen("127.0.0.1:0");
-  const acceptFiber = yield* Effect.fork(Listener.acceptScoped(listener));
-  const client = yield* Tcp.connect(listener.address);
-  const server = yield* Fiber.join(acceptFiber);
-  return { client, server };
-});
+import { Connection, Tcp } from "../mod.ts";
+import { concatBytes, pattern, sameBytes } from "./_support/bytes.ts";
+import { echo, pair, startServer } from "./_support/net.ts";
+import { resettingOnData } from "./_support/peers.ts";
 
 /** Everything the connection reads until end of stream. */
 const readAll = (conn: Connection.Connection) =>
@@ -53,7 +46,7 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("copy works between Connection implementations other than Deno's own", () =>
     Effect.gen(function* () {
-      const { client, server } = yield* pair;
+      const { client, server } = yield* pair();
       // Another implementation of the interface (here delegating to a real one).
       const other = {
         read: (maxBytes?: number) => server.read(maxBytes),
@@ -87,7 +80,7 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("interrupting a copy loses no bytes", () =>
     Effect.gen(function* () {
-      const { client, server } = yield* pair;
+      const { client, server } = yield* pair();
       const echoing = yield* Effect.fork(Connection.copy(server, server));
       yield* client.write("one");
       expect(new TextDecoder().decode(yield* client.readExactly(3))).toBe("one");
@@ -103,8 +96,8 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("copy into a closed connection fails with Closed", () =>
     Effect.gen(function* () {
-      const a = yield* pair;
-      const b = yield* pair;
+      const a = yield* pair();
+      const b = yield* pair();
       yield* b.client.close;
       yield* a.client.write("data");
       const error = yield* Effect.flip(Connection.copy(a.server, b.client));
@@ -114,7 +107,7 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("a close waits for a handed-over write that is still going out", () =>
     Effect.gen(function* () {
-      const { client, server } = yield* pair;
+      const { client, server } = yield* pair();
       // Writes of 16 KiB are handed over without waiting; with nobody reading,
       // the kernel's buffers fill until one stays in progress and the next waits.
       const chunk = pattern(16 * 1024, 4);
@@ -147,7 +140,7 @@ describe("Connection.copy and handed-over writes", () => {
 
   it.scopedLive("a read after close fails with Closed even when data had arrived", () =>
     Effect.gen(function* () {
-      const { client, server } = yield* pair;
+      const { client, server } = yield* pair();
       // A read interrupted before the data came leaves it waiting in the buffer.
       const reading = yield* Effect.fork(server.read());
       yield* Effect.sleep("20 millis"); // let the read start

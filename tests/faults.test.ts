@@ -2,26 +2,14 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Either, Fiber, Option, Schedule } from "effect";
 import { Address, Framing, Tcp } from "../mod.ts";
-import { echo, pattern, python, repoPath, sameBytes, startServer } from "./_helpers.ts";
-
-/** Python client that sends `send` bytes then resets the connection (SO_LINGER 0). */
-const resetAfter = (port: number, recvFirst: number) =>
-  python([
-    "import socket, struct",
-    `s = socket.create_connection(("127.0.0.1", ${port}))`,
-    "s.sendall(b'partial message without end')",
-    `got = 0`,
-    `while got < ${recvFirst}:`,
-    "    chunk = s.recv(65536)",
-    "    if not chunk: break",
-    "    got += len(chunk)",
-    "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))",
-    "s.close()",
-    "print(got)",
-  ].join("\n"));
+import { pattern, sameBytes } from "./_support/bytes.ts";
+import { echo, startServer } from "./_support/net.ts";
+import { repoPath } from "./_support/paths.ts";
+import { pythonResettingClient } from "./_support/peers.ts";
+import { needs } from "./_support/needs.ts";
 
 describe("faults", () => {
-  it.scopedLive(
+  needs("python3", it.scopedLive)(
     "a peer that resets mid-read or mid-write fails only its own connection",
     () =>
       Effect.gen(function* () {
@@ -41,8 +29,12 @@ describe("faults", () => {
         );
         // A healthy client talks to the server the whole time.
         const healthy = yield* Tcp.connect(server.address);
-        yield* Effect.promise(() => resetAfter((server.address as { port: number }).port, 0));
-        yield* Effect.promise(() => resetAfter((server.address as { port: number }).port, 100_000));
+        yield* Effect.promise(() =>
+          pythonResettingClient((server.address as { port: number }).port, 0)
+        );
+        yield* Effect.promise(() =>
+          pythonResettingClient((server.address as { port: number }).port, 100_000)
+        );
         yield* Effect.repeat(Effect.void, {
           // The first peer may reset before it is even accepted; the second one is
           // accepted, reads 100 000 bytes, then resets in the middle of the write.

@@ -3,7 +3,10 @@ import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "e
 import { expect } from "vitest";
 import { type Address, type Connection, FileTransfer, Framing, Listener, Tcp } from "../mod.ts";
 import { createHasher, Sha256, toHex } from "../src/core/sha256.ts";
-import { concatBytes, pattern, python, sameBytes, tempDir } from "./_helpers.ts";
+import { concatBytes, pattern, sameBytes } from "./_support/bytes.ts";
+import { tempDir } from "./_support/paths.ts";
+import { python } from "./_support/process.ts";
+import { needs } from "./_support/needs.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -862,15 +865,7 @@ describe("FileTransfer: the tutorial's protocol", () => {
     TIMEOUT,
   );
 
-  const hasPython = (() => {
-    try {
-      return new Deno.Command("python3", { args: ["--version"] }).outputSync().success;
-    } catch {
-      return false;
-    }
-  })();
-
-  it.scopedLive.skipIf(!hasPython)(
+  needs("python3", it.scopedLive)(
     "the tutorial's own Python client works unchanged",
     () =>
       bounded(Effect.gen(function* () {

@@ -1,16 +1,16 @@
 import { describe, it } from "@effect/vitest";
 import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "effect";
 import { expect } from "vitest";
-import { Connection, Framing, SocketError, Tcp } from "../mod.ts";
-import { concatBytes } from "./_helpers.ts";
+import { Connection, Framing, SocketError } from "../mod.ts";
+import { concatBytes, encode } from "./_support/bytes.ts";
+import { pair } from "./_support/net.ts";
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const text = new TextEncoder();
 const concat = concatBytes;
-const bytes = (s: string): Uint8Array => text.encode(s);
+const bytes = encode;
 
 /** Cuts `data` into pieces whose sizes cycle through `sizes` (whole if empty). */
 const split = (data: Uint8Array, sizes: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -98,16 +98,6 @@ const encodeAll = (codec: Framing.Codec, frames: ReadonlyArray<Uint8Array>): Uin
 const expectFrames = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) => {
   expect(actual.map((f) => Array.from(f))).toEqual(expected.map((f) => Array.from(f)));
 };
-
-/** A listener plus a connected client and its accepted peer, all scoped. */
-const pair = Effect.gen(function* () {
-  const listener = yield* Tcp.listen("127.0.0.1:0");
-  const accepting = yield* Effect.fork(listener.accept);
-  const client = yield* Tcp.connect(listener.address);
-  const server = yield* Fiber.join(accepting);
-  yield* Effect.addFinalizer(() => server.close);
-  return { client, server };
-});
 
 /** Raw bytes written by a connected Deno socket (no framing), closed after `then`. */
 const expectError = (
@@ -337,7 +327,7 @@ describe("Framing.lengthPrefixed", () => {
             [[0xff, 0xff, 0xff, 0xff], /4294967295 exceeds/],
           ] as const
         ) {
-          const { client, server } = yield* pair;
+          const { client, server } = yield* pair();
           // A good frame, then the hostile header; the peer stays connected and silent.
           yield* client.write(
             concat([Either.getOrThrow(codec.encode("ok")), new Uint8Array(header)]),
@@ -365,7 +355,7 @@ describe("Framing.lengthPrefixed", () => {
           [new Uint8Array([0, 0, 0, 1, 9, 0, 0]), /inside a frame header/],
         ];
         for (const [wire, expected] of cases) {
-          const { client, server } = yield* pair;
+          const { client, server } = yield* pair();
           yield* client.write(wire);
           yield* client.closeWrite;
           const frames: Uint8Array[] = [];
@@ -550,7 +540,7 @@ describe("Framing.delimited and lines", () => {
     "on a socket: an endless line fails while the peer is still sending",
     () =>
       Effect.gen(function* () {
-        const { client, server } = yield* pair;
+        const { client, server } = yield* pair();
         const codec = Framing.lines({ maxLength: 1000 });
         // The peer sends 64 KiB without a newline and stays connected.
         yield* client.write(new Uint8Array(64 * 1024).fill(0x41));
@@ -592,7 +582,7 @@ describe("Framing.delimited and lines", () => {
     "reader.rest hands over the bytes after the last line (headers, then a body)",
     () =>
       Effect.gen(function* () {
-        const { client, server } = yield* pair;
+        const { client, server } = yield* pair();
         yield* client.write("SIZE 5\r\nNAME x\r\n\r\nhello, then more");
         yield* client.closeWrite;
         const reader = Framing.lines().reader(server);
@@ -649,7 +639,7 @@ describe("Framing over real sockets", () => {
     "frames from concurrent writers never interleave, and an echo round-trips them",
     () =>
       Effect.gen(function* () {
-        const { client, server } = yield* pair;
+        const { client, server } = yield* pair();
         const codec = Framing.lengthPrefixed({ lengthFieldLength: 4 });
         // Echo server: decode frames, write them back.
         yield* Effect.fork(codec.decode(server).pipe(Stream.run(codec.sink(server))));
@@ -693,7 +683,7 @@ describe("Framing over real sockets", () => {
     "lines over a socket, sent in awkward pieces, arrive whole",
     () =>
       Effect.gen(function* () {
-        const { client, server } = yield* pair;
+        const { client, server } = yield* pair();
         yield* client.setNoDelay(true);
         const lines = Array.from({ length: 200 }, (_, i) => `line ${i} ${"·".repeat(i % 17)}`);
         const wire = bytes(lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : "\n")).join(""));

@@ -2,7 +2,8 @@
 // each case runs a child without permissions, adds exactly the flags the
 // NotCapable message suggests, and runs it again.
 import { describe, expect, it } from "@effect/vitest";
-import { hasIpv6, repoPath } from "./_helpers.ts";
+import { hasIpv6 } from "./_support/net.ts";
+import { repoPath } from "./_support/paths.ts";
 
 const probe = async (flags: ReadonlyArray<string>, operation: string, address: string) => {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -25,17 +25,15 @@ import {
   Server,
   Tcp,
 } from "../mod.ts";
-import { concatBytes, resettingOnData, selfSignedCert } from "./_helpers.ts";
+import { concatBytes, text } from "./_support/bytes.ts";
+import { freePort } from "./_support/net.ts";
+import { tempDir } from "./_support/paths.ts";
+import { resettingOnData } from "./_support/peers.ts";
+import { selfSignedCert } from "./_support/tls.ts";
+import { needs } from "./_support/needs.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array): string => decoder.decode(bytes);
 const concat = concatBytes;
-
-const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.promise(() => Deno.makeTempDir({ prefix: "fibernet-platform-" })),
-  (dir) => Effect.promise(() => Deno.remove(dir, { recursive: true }).catch(() => {})),
-);
 
 /** Starts a SocketServer (a platform service) and runs `handler` on it in the test's scope. */
 const serve = <E, R>(
@@ -64,14 +62,6 @@ const collect = (socket: Socket.Socket): Effect.Effect<Uint8Array, Socket.Socket
       parts.push(chunk);
     }).pipe(Effect.map(() => concat(parts)));
   });
-
-/** A port nobody listens on (bound, then released). */
-const freePort = (): number => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-};
 
 describe("DenoSocket / DenoSocketServer (platform API)", () => {
   it.scopedLive("Socket.toChannel: echo over TCP, input end half-closes, output ends at EOF", () =>
@@ -318,62 +308,68 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
       yield* Fiber.interrupt(second);
     }));
 
-  it.scopedLive("TLS through the generic constructors (DenoSocket.make, fromListener)", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir;
-      const made = yield* Effect.promise(() => selfSignedCert(dir));
-      if (!made) return console.warn("skipped: openssl is not available");
-      const cert = yield* Effect.promise(() => Deno.readTextFile(`${dir}/cert.pem`));
-      const key = yield* Effect.promise(() => Deno.readTextFile(`${dir}/key.pem`));
+  needs("openssl", it.scopedLive)(
+    "TLS through the generic constructors (DenoSocket.make, fromListener)",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir;
+        yield* Effect.promise(() => selfSignedCert(dir));
+        const cert = yield* Effect.promise(() => Deno.readTextFile(`${dir}/cert.pem`));
+        const key = yield* Effect.promise(() => Deno.readTextFile(`${dir}/key.pem`));
 
-      const listener = Listener.fromDeno(
-        Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key }),
-      );
-      yield* Effect.addFinalizer(() => listener.close);
-      const server = DenoSocketServer.fromListener(listener);
-      yield* Effect.forkScoped(server.run(echo));
+        const listener = Listener.fromDeno(
+          Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key }),
+        );
+        yield* Effect.addFinalizer(() => listener.close);
+        const server = DenoSocketServer.fromListener(listener);
+        yield* Effect.forkScoped(server.run(echo));
 
-      const port = tcpPort(server.address);
-      const socket = yield* DenoSocket.make(
-        Effect.acquireRelease(
-          Effect.tryPromise(() => Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] }))
-            .pipe(Effect.map(Connection.fromDeno)),
-          (conn) => conn.close,
-        ),
-      );
-      const received = yield* Stream.make("over ", "TLS ", "加密").pipe(
-        Stream.pipeThroughChannel(Socket.toChannel(socket)),
-        Stream.map(text),
-        Stream.mkString,
-      );
-      expect(received).toBe("over TLS 加密");
-    }));
+        const port = tcpPort(server.address);
+        const socket = yield* DenoSocket.make(
+          Effect.acquireRelease(
+            Effect.tryPromise(() =>
+              Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] })
+            )
+              .pipe(Effect.map(Connection.fromDeno)),
+            (conn) => conn.close,
+          ),
+        );
+        const received = yield* Stream.make("over ", "TLS ", "加密").pipe(
+          Stream.pipeThroughChannel(Socket.toChannel(socket)),
+          Stream.map(text),
+          Stream.mkString,
+        );
+        expect(received).toBe("over TLS 加密");
+      }),
+  );
 
-  it.scopedLive("TLS through DenoSocketServer.layerTls and DenoSocket.makeTls", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir;
-      const made = yield* Effect.promise(() => selfSignedCert(dir));
-      if (!made) return console.warn("skipped: openssl is not available");
-      const scope = yield* Effect.scope;
-      const context = yield* Layer.buildWithScope(
-        DenoSocketServer.layerTls("127.0.0.1:0", {
-          certFile: `${dir}/cert.pem`,
-          keyFile: `${dir}/key.pem`,
-        }),
-        scope,
-      );
-      const server = Context.get(context, SocketServer.SocketServer);
-      yield* Effect.forkScoped(server.run(echo));
-      const socket = yield* DenoSocket.makeTls(`localhost:${tcpPort(server.address)}`, {
-        caFiles: [`${dir}/cert.pem`],
-      });
-      const received = yield* Stream.make("layer ", "TLS").pipe(
-        Stream.pipeThroughChannel(Socket.toChannel(socket)),
-        Stream.map(text),
-        Stream.mkString,
-      );
-      expect(received).toBe("layer TLS");
-    }));
+  needs("openssl", it.scopedLive)(
+    "TLS through DenoSocketServer.layerTls and DenoSocket.makeTls",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir;
+        yield* Effect.promise(() => selfSignedCert(dir));
+        const scope = yield* Effect.scope;
+        const context = yield* Layer.buildWithScope(
+          DenoSocketServer.layerTls("127.0.0.1:0", {
+            certFile: `${dir}/cert.pem`,
+            keyFile: `${dir}/key.pem`,
+          }),
+          scope,
+        );
+        const server = Context.get(context, SocketServer.SocketServer);
+        yield* Effect.forkScoped(server.run(echo));
+        const socket = yield* DenoSocket.makeTls(`localhost:${tcpPort(server.address)}`, {
+          caFiles: [`${dir}/cert.pem`],
+        });
+        const received = yield* Stream.make("layer ", "TLS").pipe(
+          Stream.pipeThroughChannel(Socket.toChannel(socket)),
+          Stream.map(text),
+          Stream.mkString,
+        );
+        expect(received).toBe("layer TLS");
+      }),
+  );
 
   it.scopedLive("a failing listen is SocketServerError Open", () =>
     Effect.gen(function* () {

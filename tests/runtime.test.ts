@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { repoPath } from "./_helpers.ts";
+import { repoPath } from "./_support/paths.ts";
 
 const fixture = (name: string) => repoPath(`./fixtures/${name}`);
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Cause, Effect, HashMap, Logger, Option, Schedule } from "effect";
 import { Address, Server, Tcp } from "../mod.ts";
-import { startServer } from "./_helpers.ts";
+import { startServer } from "./_support/net.ts";
 
 interface Entry {
   readonly level: string;

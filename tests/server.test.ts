@@ -15,17 +15,11 @@ import {
   Supervisor,
 } from "effect";
 import { Address, Connection, Listener, Server, Tcp, Unix } from "../mod.ts";
-import {
-  echo,
-  openFds,
-  pattern,
-  resettingClient,
-  sameBytes,
-  startServer,
-  tempDir,
-} from "./_helpers.ts";
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { pattern, sameBytes, text } from "./_support/bytes.ts";
+import { echo, startServer } from "./_support/net.ts";
+import { tempDir } from "./_support/paths.ts";
+import { resettingClient } from "./_support/peers.ts";
+import { openFds } from "./_support/process.ts";
 
 /**
  * Serves `count` clients that never leave (each first sends `greet`, then

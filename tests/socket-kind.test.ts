@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Either } from "effect";
 import { Address, SocketKind } from "../mod.ts";
-import { hasIpv6, tempDir } from "./_helpers.ts";
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { text } from "./_support/bytes.ts";
+import { hasIpv6 } from "./_support/net.ts";
+import { tempDir } from "./_support/paths.ts";
 
 describe("SocketKind", () => {
   it("maps Python's families and types to modules; raw, RDM and seqpacket are Unsupported", () => {

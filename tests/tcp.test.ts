@@ -1,19 +1,10 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Chunk, Effect, Either, Fiber, Option, Stream } from "effect";
 import { Address, Connection, Listener, Tcp } from "../mod.ts";
-import { hasIpv6, pattern, sameBytes } from "./_helpers.ts";
-
-/** A listener on a free loopback port and a client connected to it, plus the server side. */
-const pair = (host = "127.0.0.1") =>
-  Effect.gen(function* () {
-    const listener = yield* Tcp.listen(host.includes(":") ? `[${host}]:0` : `${host}:0`);
-    const acceptFiber = yield* Effect.fork(Listener.acceptScoped(listener));
-    const client = yield* Tcp.connect(listener.address);
-    const server = yield* Fiber.join(acceptFiber);
-    return { listener, client, server };
-  });
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { concatBytes, pattern, sameBytes, text } from "./_support/bytes.ts";
+import { hasIpv6, pair } from "./_support/net.ts";
+import { pythonResettingServer } from "./_support/peers.ts";
+import { needs } from "./_support/needs.ts";
 
 describe("Tcp", () => {
   it.scopedLive("connects, exchanges data and reports both addresses", () =>
@@ -134,18 +125,21 @@ describe("Tcp", () => {
       expect(error.reason).toBe("BrokenPipe");
     }));
 
-  it.scopedLive("a peer that resets the connection gives ConnectionReset", () =>
-    Effect.gen(function* () {
-      // A Python peer that closes with SO_LINGER 0, which sends RST instead of FIN.
-      const { port, done } = yield* resettingPeer;
-      const client = yield* Tcp.connect(`127.0.0.1:${port}`);
-      yield* client.write("ping");
-      const error = yield* Effect.flip(
-        Effect.repeat(client.read(), { until: (chunk) => Option.isNone(chunk) }),
-      );
-      expect(error.reason).toBe("ConnectionReset");
-      yield* Effect.promise(() => done);
-    }));
+  needs("python3", it.scopedLive)(
+    "a peer that resets the connection gives ConnectionReset",
+    () =>
+      Effect.gen(function* () {
+        // A Python peer that closes with SO_LINGER 0, which sends RST instead of FIN.
+        const { port, done } = yield* pythonResettingServer;
+        const client = yield* Tcp.connect(`127.0.0.1:${port}`);
+        yield* client.write("ping");
+        const error = yield* Effect.flip(
+          Effect.repeat(client.read(), { until: (chunk) => Option.isNone(chunk) }),
+        );
+        expect(error.reason).toBe("ConnectionReset");
+        yield* Effect.promise(() => done);
+      }),
+  );
 
   it.scopedLive("operations after close fail with Closed; close is idempotent", () =>
     Effect.gen(function* () {
@@ -412,40 +406,5 @@ describe("Tcp errors", () => {
   );
 });
 
-/** A one-shot Python server that reads one message and resets the connection. */
-const resettingPeer = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const child = new Deno.Command("python3", {
-      args: [
-        "-c",
-        [
-          "import socket, struct, sys",
-          "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)",
-          "print(s.getsockname()[1], flush=True)",
-          "c, _ = s.accept(); c.recv(16)",
-          "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()",
-        ].join("\n"),
-      ],
-      stdout: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const { value } = await reader.read();
-    reader.releaseLock();
-    return { child, port: Number(value!.trim()), done: child.status };
-  }),
-  ({ child }) =>
-    Effect.sync(() => {
-      try {
-        child.kill();
-      } catch {
-        // already exited
-      }
-    }),
-);
-
-const concat = (a: Uint8Array, b: Uint8Array) => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-};
+/** Two byte arrays joined, as a reducer. */
+const concat = (a: Uint8Array, b: Uint8Array) => concatBytes([a, b]);

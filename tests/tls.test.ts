@@ -2,14 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest";
 import { Chunk, Effect, Either, Fiber, Layer, Logger, LogLevel, Option, Stream } from "effect";
 import net from "node:net";
 import tls from "node:tls";
-import { Address, Connection, Framing, Server, type SocketError, Tcp, Tls, Unix } from "../mod.ts";
-import { type Certificate, generateCertificate, hasOpenssl } from "../examples/tls_echo.ts";
-import { hasIpv6, pattern, runExample, sameBytes, tempDir } from "./_helpers.ts";
+import { Address, Framing, Server, type SocketError, Tcp, Tls, Unix } from "../mod.ts";
+import { type Certificate, generateCertificate } from "../examples/tls_echo.ts";
+import { encode, pattern, sameBytes, text } from "./_support/bytes.ts";
+import { echo, hasIpv6 } from "./_support/net.ts";
+import { tempDir } from "./_support/paths.ts";
+import { runExample } from "./_support/process.ts";
+import { needsForEach } from "./_support/needs.ts";
+import { missing } from "./_support/tools.ts";
 
 // Certificates are made at test time with openssl (nothing secret is in the
-// repository). CI needs the openssl command: apt-get install -y openssl.
-const OPENSSL = hasOpenssl();
-if (!OPENSSL) console.warn("tls tests skipped: the openssl command is not installed");
+// repository). Without the openssl command every test here is skipped.
+const OPENSSL = !missing("openssl");
 
 let dir = "";
 let server: Certificate; // localhost, 127.0.0.1, ::1
@@ -32,10 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
 });
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const encode = (s: string) => new TextEncoder().encode(s);
-const echo = (conn: Connection.Connection) => Connection.forEachChunk(conn, conn.write);
 
 /** Serves `handler` over TLS on a free port of `host` until the test's scope closes. */
 const serveTls = <E>(
@@ -64,7 +64,9 @@ const failure = <A, E>(effect: Effect.Effect<A, E>) =>
     (r) => Either.isLeft(r) ? Effect.succeed(r.left) : Effect.die(new Error("expected a failure")),
   );
 
-describe.skipIf(!OPENSSL)("Tls", () => {
+describe("Tls", () => {
+  needsForEach("openssl");
+
   it.scopedLive("echo with certificate files, a custom CA and ALPN, on 127.0.0.1 and ::1", () =>
     Effect.gen(function* () {
       for (const host of hasIpv6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]) {

@@ -1,7 +1,7 @@
 // A unix listener's socket file is gone when the program exits after Ctrl-C,
 // so the next start binds without replaceStale.
 import { describe, expect, it } from "vitest";
-import { repoPath } from "./_helpers.ts";
+import { repoPath } from "./_support/paths.ts";
 
 const startServer = async (path: string) => {
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Fiber, Option } from "effect";
 import { Address, Listener, Unix } from "../mod.ts";
-import { python, tempDir } from "./_helpers.ts";
-
-const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { text } from "./_support/bytes.ts";
+import { tempDir } from "./_support/paths.ts";
+import { python } from "./_support/process.ts";
+import { needs } from "./_support/needs.ts";
 
 /** Leaves a socket file nobody listens on, as a crashed process would. */
 const staleSocket = (path: string) =>
@@ -43,18 +44,21 @@ describe("Unix", () => {
       expect(error.reason).toBe("NotFound");
     }));
 
-  it.scopedLive("a stale socket file: connect is refused, listen refuses unless replaceStale", () =>
-    Effect.gen(function* () {
-      const dir = yield* tempDir;
-      const path = `${dir}/stale.sock`;
-      yield* staleSocket(path);
-      expect((yield* Effect.flip(Unix.connect(path))).reason).toBe("ConnectionRefused");
-      const refused = yield* Effect.flip(Unix.listen(path));
-      expect(refused.reason).toBe("AddressInUse");
-      expect(refused.message).toContain("stale");
-      const listener = yield* Unix.listen(path, { replaceStale: true });
-      expect(listener.address).toEqual(Address.unix(path));
-    }));
+  needs("python3", it.scopedLive)(
+    "a stale socket file: connect is refused, listen refuses unless replaceStale",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir;
+        const path = `${dir}/stale.sock`;
+        yield* staleSocket(path);
+        expect((yield* Effect.flip(Unix.connect(path))).reason).toBe("ConnectionRefused");
+        const refused = yield* Effect.flip(Unix.listen(path));
+        expect(refused.reason).toBe("AddressInUse");
+        expect(refused.message).toContain("stale");
+        const listener = yield* Unix.listen(path, { replaceStale: true });
+        expect(listener.address).toEqual(Address.unix(path));
+      }),
+  );
 
   it.scopedLive("a live socket is never replaced", () =>
     Effect.gen(function* () {
