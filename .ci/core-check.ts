@@ -10,7 +10,9 @@ const visit = (dir: URL) => {
     }
     if (!entry.name.endsWith(".ts")) continue;
     const file = new URL(entry.name, dir);
-    const text = Deno.readTextFileSync(file);
+    // Imports in doc examples (comments) are the user's, not the core's.
+    const text = Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
     for (const match of text.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*"([^"]+)"/g)) {
       const specifier = match[1];
       const inCore = specifier.startsWith(".") &&
