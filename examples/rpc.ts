@@ -18,7 +18,8 @@
 import * as SocketServer from "@effect/platform/SocketServer";
 import { Rpc, RpcClient, RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc";
 import { Chunk, Effect, Layer, Schema, Stream } from "effect";
-import { Address, DenoSocket, DenoSocketServer, Runtime } from "../mod.ts";
+import { Address, Runtime } from "../mod.ts";
+import { DenoSocket, DenoSocketServer } from "../src/platform/mod.ts";
 
 // --- The API, shared by server and client ----------------------------------
 
