@@ -349,7 +349,7 @@ const millis = (duration: Duration.DurationInput): number => {
  * }).pipe(Effect.scoped, Effect.provide(Tcp.layer("127.0.0.1:0")));
  * ```
  */
-export const make = <E, R>(
+export const make = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
@@ -546,7 +546,7 @@ export const make = <E, R>(
  * DenoRuntime.runMain(Layer.launch(Welcome));
  * ```
  */
-export const serveForever = <E, R>(
+export const serveForever = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Layer.Layer<Server, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
@@ -566,7 +566,7 @@ export const serveForever = <E, R>(
  * );
  * ```
  */
-export const serve = <E, R>(
+export const serve = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<never, never, Listener.Listener | Exclude<R, Scope.Scope>> =>

@@ -1,0 +1,1 @@
+export * as X from "effect/Effect";
