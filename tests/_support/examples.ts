@@ -36,8 +36,8 @@ export const runToEnd = async (
 export interface Running {
   /** Types text on its stdin. */
   readonly type: (text: string) => Promise<void>;
-  /** The next line of its stdout (without `\n`); fails if stdout ends first. */
-  readonly nextLine: () => Promise<string>;
+  /** The next line of its stdout (without `\n`); fails if stdout ends or `ms` (20 s) pass first. */
+  readonly nextLine: (ms?: number) => Promise<string>;
   /** Its stdout read so far plus up to its end. */
   readonly rest: () => Promise<string>;
   /** The exit code, or null when it has not exited within `ms` (it is then killed). */
@@ -75,6 +75,8 @@ export const start = (
   })();
   let buffered = "";
   let ended = false;
+  // A read still running after a timed-out nextLine; the next call reuses it.
+  let pending: Promise<void> | undefined;
   const fill = async () => {
     const { value, done } = await reader.read();
     if (done) ended = true;
@@ -85,10 +87,20 @@ export const start = (
   return {
     pid: child.pid,
     type: (text) => writer.write(new TextEncoder().encode(text)),
-    nextLine: async () => {
+    nextLine: async (ms = 20_000) => {
+      const deadline = Date.now() + ms;
       while (!buffered.includes("\n")) {
         if (ended) throw new Error(`output ended: ${JSON.stringify(buffered)} ${errors}`);
-        await fill();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((
+          r,
+        ) => (timer = setTimeout(() => r("late"), deadline - Date.now())));
+        const filled = await Promise.race([pending ??= fill(), late]);
+        clearTimeout(timer);
+        if (filled === "late") {
+          throw new Error(`no line within ${ms} ms: ${JSON.stringify(buffered)}`);
+        }
+        pending = undefined;
       }
       const at = buffered.indexOf("\n");
       const line = buffered.slice(0, at);
@@ -96,13 +108,16 @@ export const start = (
       return line;
     },
     rest: async () => {
-      while (!ended) await fill();
+      while (!ended) {
+        await (pending ??= fill());
+        pending = undefined;
+      }
       const all = buffered;
       buffered = "";
       return all;
     },
     exitWithin: async (ms) => {
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
       const code = await Promise.race([status, timeout]);
       clearTimeout(timer);
