@@ -6,19 +6,12 @@ import * as dgram from "node:dgram";
 import { describe, expect, it } from "@effect/vitest";
 import { exampleArgv, runToEnd, start } from "./_support/examples.ts";
 import { ptyMissing, runOnPty } from "./_support/pty.ts";
+import { named, toolMissing } from "./_support/tools.ts";
 
 const NET = ["--allow-net=127.0.0.1"];
 const TLS = [...NET, "--allow-run=openssl", "--allow-read", "--allow-write"];
-const hasOpenssl = (() => {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-const skipped = (why: string | undefined) => (why === undefined ? "" : ` (skipped: ${why})`);
-const tlsMissing = ptyMissing ?? (hasOpenssl ? undefined : "openssl is not installed");
+const opensslMissing = toolMissing("openssl", ["version"]);
+const tlsMissing = ptyMissing ?? opensslMissing;
 
 /** A UDP receiver on a free loopback port, for the `udp.ts --send` runs. */
 const udpReceiver = async () => {
@@ -34,7 +27,7 @@ const udpReceiver = async () => {
 };
 
 describe("interactive examples on a terminal exit when the user quits", () => {
-  it.skipIf(ptyMissing)(`robot.ts: a line, then q${skipped(ptyMissing)}`, async () => {
+  it.skipIf(ptyMissing)(named("robot.ts: a line, then q", ptyMissing), async () => {
     const result = await runOnPty(exampleArgv("robot.ts", NET), [
       { waitFor: "(q 退出) > ", type: "hello 你好\n" },
       { waitFor: "(q 退出) > ", type: "q\n" },
@@ -46,14 +39,14 @@ describe("interactive examples on a terminal exit when the user quits", () => {
     expect(result.output).toContain("hello 你好\r\nhello 你好\r\n");
   }, 40_000);
 
-  it.skipIf(ptyMissing)(`robot.ts: Ctrl-D quits too${skipped(ptyMissing)}`, async () => {
+  it.skipIf(ptyMissing)(named("robot.ts: Ctrl-D quits too", ptyMissing), async () => {
     const result = await runOnPty(exampleArgv("robot.ts", NET), [
       { waitFor: "(q 退出) > ", type: "\x04" },
     ]);
     expect(result.code, result.output).toBe(0);
   }, 40_000);
 
-  it.skipIf(tlsMissing)(`tls_echo.ts: a line, then q${skipped(tlsMissing)}`, async () => {
+  it.skipIf(tlsMissing)(named("tls_echo.ts: a line, then q", tlsMissing), async () => {
     const result = await runOnPty(exampleArgv("tls_echo.ts", TLS), [
       { waitFor: "q quits", type: "hello TLS\n" },
       { waitFor: "echo: hello TLS", type: "q\n" },
@@ -62,7 +55,7 @@ describe("interactive examples on a terminal exit when the user quits", () => {
     expect(result.code, result.output).toBe(0);
   }, 40_000);
 
-  it.skipIf(ptyMissing)(`udp.ts --send: lines, then exit${skipped(ptyMissing)}`, async () => {
+  it.skipIf(ptyMissing)(named("udp.ts --send: lines, then exit", ptyMissing), async () => {
     const receiver = await udpReceiver();
     try {
       const result = await runOnPty(
@@ -90,8 +83,8 @@ describe("interactive examples with piped stdin held open exit when the user qui
     }
   }, 30_000);
 
-  it.skipIf(!hasOpenssl)(
-    `tls_echo.ts: q${skipped(hasOpenssl ? undefined : "no openssl")}`,
+  it.skipIf(opensslMissing)(
+    named("tls_echo.ts: q", opensslMissing),
     async () => {
       const tls = start("tls_echo.ts", TLS);
       try {

@@ -3,6 +3,7 @@ import { Effect, Layer, Option } from "effect";
 import { Server, Tcp } from "../mod.ts";
 import { robot, WELCOME } from "../examples/robot.ts";
 import { python, repoPath, runExample } from "./_helpers.ts";
+import { named, toolMissing } from "./_support/tools.ts";
 
 const startRobot = Effect.gen(function* () {
   const scope = yield* Effect.scope;
@@ -15,6 +16,9 @@ const startRobot = Effect.gen(function* () {
 });
 
 const encode = (s: string) => new TextEncoder().encode(s);
+
+const ncMissing = toolMissing("sh", ["-c", "command -v nc"]) ? "nc is not installed" : undefined;
+const pythonMissing = toolMissing("python3");
 
 describe("robot example", () => {
   it.scopedLive("welcome, echo of any UTF-8, and q closes the connection", () =>
@@ -53,41 +57,38 @@ describe("robot example", () => {
       expect(results.every(Boolean)).toBe(true);
     }));
 
-  it.scopedLive("the tutorial's own Python client works against it", () =>
-    Effect.gen(function* () {
-      const port = yield* startRobot;
-      // The tutorial's client, with input() replaced by a fixed list of messages.
-      const output = yield* Effect.promise(() =>
-        python(
-          [
-            "import socket",
-            "obj = socket.socket()",
-            `obj.connect(("127.0.0.1", ${port}))`,
-            "re = obj.recv(1024)",
-            'print(str(re, encoding="utf-8"), end="|")',
-            'for inp in ["你好", "robot", "q"]:',
-            '    obj.sendall(bytes(inp, encoding="utf-8"))',
-            '    if inp == "q":',
-            "        break",
-            '    print(str(obj.recv(1024), encoding="utf-8"), end="|")',
-            "print(obj.recv(1024) == b'', end='')",
-            "obj.close()",
-          ].join("\n"),
-        )
-      );
-      expect(output).toBe(`${WELCOME}|你好|robot|True`);
-    }));
-
-  it.scopedLive(
-    "nc works against it: line in, same line back, q hangs up",
+  it.scopedLive.skipIf(pythonMissing)(
+    named("the tutorial's own Python client works against it", pythonMissing),
     () =>
       Effect.gen(function* () {
-        const nc = yield* Effect.promise(() =>
-          new Deno.Command("sh", { args: ["-c", "command -v nc"], stdout: "piped" }).output()
+        const port = yield* startRobot;
+        // The tutorial's client, with input() replaced by a fixed list of messages.
+        const output = yield* Effect.promise(() =>
+          python(
+            [
+              "import socket",
+              "obj = socket.socket()",
+              `obj.connect(("127.0.0.1", ${port}))`,
+              "re = obj.recv(1024)",
+              'print(str(re, encoding="utf-8"), end="|")',
+              'for inp in ["你好", "robot", "q"]:',
+              '    obj.sendall(bytes(inp, encoding="utf-8"))',
+              '    if inp == "q":',
+              "        break",
+              '    print(str(obj.recv(1024), encoding="utf-8"), end="|")',
+              "print(obj.recv(1024) == b'', end='')",
+              "obj.close()",
+            ].join("\n"),
+          )
         );
-        if (!nc.success) {
-          return console.warn("skipped: nc is not installed (apt-get install netcat-openbsd)");
-        }
+        expect(output).toBe(`${WELCOME}|你好|robot|True`);
+      }),
+  );
+
+  it.scopedLive.skipIf(ncMissing)(
+    named("nc works against it: line in, same line back, q hangs up", ncMissing),
+    () =>
+      Effect.gen(function* () {
         const port = yield* startRobot;
         const out = yield* Effect.promise(async () => {
           const child = new Deno.Command("nc", {
