@@ -9,7 +9,9 @@
  *   deno run --allow-env examples/rpc.ts --help
  *
  * (`--allow-env`: @effect/rpc loads msgpackr, which reads
- * `MSGPACKR_NATIVE_ACCELERATION_DISABLED` when imported.)
+ * `MSGPACKR_NATIVE_ACCELERATION_DISABLED` when imported; `_msgpackr_js_only.ts`
+ * sets it first, so that msgpackr does not go looking for its native addon,
+ * which would make Deno ask for read and sys permissions on a terminal.)
  *
  * The client makes concurrent calls (they overlap on one connection), a call
  * that fails with a typed error, and a streaming call. It waits a few
@@ -22,6 +24,7 @@
  *
  * @module
  */
+import "./_msgpackr_js_only.ts";
 import * as SocketServer from "@effect/platform/SocketServer";
 import {
   Rpc,

@@ -71,6 +71,37 @@ describe("interactive examples on a terminal exit when the user quits", () => {
   }, 40_000);
 });
 
+describe("examples on a terminal ask for no permission beyond their documented flags", () => {
+  it.skipIf(ptyMissing)(named("rpc.ts (msgpackr's native addon search)", ptyMissing), async () => {
+    const result = await runOnPty(exampleArgv("rpc.ts", [...NET, "--allow-env"]), [], {
+      exitWithinMs: 20_000,
+    });
+    expect(result.output).not.toContain("Deno requests");
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain("Countdown(10) streamed");
+  }, 40_000);
+
+  // The servers, each on a free port until Ctrl-C.
+  const servers: ReadonlyArray<[string, ReadonlyArray<string>, ReadonlyArray<string>, string]> = [
+    ["echo.ts", NET, ["--port", "0"], "listening on"],
+    ["robot.ts", NET, ["--serve", "--port", "0"], "robot listening on"],
+    ["udp.ts", NET, ["--serve", "--port", "0"], "listening on"],
+    ["tls_echo.ts", TLS, ["--serve", "--port", "0"], "TLS echo listening on"],
+    ["rpc.ts", [...NET, "--allow-env"], ["server", "0"], "listening on"],
+  ];
+  for (const [file, flags, args, banner] of servers) {
+    const missing = file === "tls_echo.ts" ? tlsMissing : ptyMissing;
+    it.skipIf(missing)(named(`${file} ${args.join(" ")}, then Ctrl-C`, missing), async () => {
+      const result = await runOnPty(exampleArgv(file, flags, args), [
+        { waitFor: banner, type: "\x03" },
+      ]);
+      expect(result.error).toBeUndefined();
+      expect(result.output).not.toContain("Deno requests");
+      expect(result.code, result.output).toBe(0);
+    }, 40_000);
+  }
+});
+
 describe("interactive examples with piped stdin held open exit when the user quits", () => {
   it("robot.ts: q", async () => {
     const robot = start("robot.ts", NET);
