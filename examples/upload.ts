@@ -37,8 +37,11 @@ const usage = `usage:
   upload.ts --send FILE --to HOST:PORT [--name NAME]
   upload.ts --help
 
-  --serve      receive files into DIR, created if missing (default 127.0.0.1:9999)
-  --send FILE  upload FILE to the server at HOST:PORT and print its verified SHA-256`;
+  --serve           receive files into DIR, created if missing (default 127.0.0.1:9999)
+  --max-size BYTES  the largest file accepted (default 64 MiB)
+  --overwrite       replace a file that already exists
+  --send FILE       upload FILE to the server at HOST:PORT and print its verified SHA-256
+  --name NAME       the name to store it under (default: FILE's own name)`;
 
 /** Anything else that stops the program (a refused connection, a busy port): exit code 1. */
 class RunError extends Data.TaggedError("RunError")<{ readonly message: string }> {}
@@ -52,6 +55,15 @@ const LIMITS = {
   silence: Duration.seconds(30),
   perUpload: Duration.minutes(10),
 };
+
+const units = (bytes: number): string =>
+  bytes >= 1024 * MiB
+    ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB`
+    : bytes >= MiB
+    ? `${(bytes / MiB).toFixed(1)} MiB`
+    : bytes >= 1024
+    ? `${(bytes / 1024).toFixed(1)} KiB`
+    : `${bytes} B`;
 
 interface ServeCommand {
   readonly _tag: "serve";
@@ -181,14 +193,6 @@ const serve = (command: ServeCommand): Effect.Effect<void, RunError> =>
 // Client
 // ---------------------------------------------------------------------------
 
-const units = (bytes: number): string =>
-  bytes >= 1024 * MiB
-    ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB`
-    : bytes >= MiB
-    ? `${(bytes / MiB).toFixed(1)} MiB`
-    : bytes >= 1024
-    ? `${(bytes / 1024).toFixed(1)} KiB`
-    : `${bytes} B`;
 const clock = (seconds: number): string => {
   if (!Number.isFinite(seconds)) return "--:--";
   const s = Math.round(seconds);
