@@ -242,8 +242,8 @@ static void fail(conn_t *c, enum error_kind kind, uint64_t now) {
   errors[kind]++;
   close_conn(c);
   if (mode == IDLE) {
+    if (c->state != HELD) resolved++; /* a held one was counted when it was served */
     c->state = FAILED;
-    resolved++;
   } else {
     c->state = WAITING; /* not at once: a dead server must not make this spin */
     c->retry_at = now + 10000000ull;
@@ -534,7 +534,7 @@ int main(int argc, char **argv) {
       stopping = 1;
       break;
     }
-    if (mode == IDLE && !ready && resolved == nconns) {
+    if (mode == IDLE && !ready && resolved >= nconns) {
       ready = 1;
       t_ready = now;
       t_end = now + (uint64_t)(secs * 1e9);
