@@ -61,7 +61,7 @@ export const SERVERS: ReadonlyArray<ServerInfo> = [
   {
     name: "lib-echo",
     description: "this library's echo, examples/echo.ts: " +
-      "Connection.forEachChunk(conn, conn.write), which runs without a fiber",
+      "Server.echo, a copy loop that runs without a fiber",
     protocols: ["echo"],
   },
   {

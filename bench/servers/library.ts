@@ -1,7 +1,7 @@
 /**
  * Runs a bench server built with this library: the handler the caller wrote,
  * served by `Server.serveForever` on TCP or a unix socket as the flags say
- * (see args.ts), under `Runtime.runMain`, printing `listening on ADDRESS`.
+ * (see args.ts), under `DenoRuntime.runMain`, printing `listening on ADDRESS`.
  *
  * The server options differ from the defaults only where the benchmark needs
  * it: no idle timeout (the idle workload holds connections) and room for more
@@ -10,7 +10,7 @@
  * @module
  */
 import { Duration, Effect, Layer } from "effect";
-import { Address, type Connection, Runtime, Server, Tcp, Unix } from "../../mod.ts";
+import { Address, type Connection, DenoRuntime, Server, Tcp, Unix } from "../../mod.ts";
 import type { ServerArgs } from "./args.ts";
 
 /** Serves `handler` where `args` say, until SIGINT or SIGTERM. */
@@ -20,7 +20,7 @@ export function runLibraryServer<E>(
 ): void {
   const listener = args.unix !== undefined
     ? Unix.layer(args.unix, { replaceStale: true })
-    : Tcp.layer(Address.format(Address.tcp(args.host, args.port)));
+    : Tcp.layer(Address.format(Address.inet(args.host, args.port)));
   const server = Server.serveForever(handler, {
     maxConnections: 100_000,
     idleTimeout: Duration.infinity,
@@ -29,7 +29,7 @@ export function runLibraryServer<E>(
     console.log(`listening on ${Address.format(running.address)}`);
     return Effect.never;
   }).pipe(Effect.provide(server.pipe(Layer.provide(listener))));
-  Runtime.runMain(main);
+  DenoRuntime.runMain(main);
 }
 
 /** Exits with a message: the server does not speak `proto`. */
