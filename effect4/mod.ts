@@ -1,1 +1,0 @@
-export * as X from "effect/Effect";
