@@ -19,6 +19,10 @@ import type { AcceptWaiter } from "./stream_listener.ts";
 export interface Served {
   /** The peer, formatted, for messages. */
   readonly label: string;
+  /** Bytes read so far. */
+  readonly bytesRead: number;
+  /** Bytes written so far. */
+  readonly bytesWritten: number;
   /** When the waiting read started (ms since the epoch), or undefined. */
   readonly readWaitingSince: number | undefined;
   /** When the write in progress last made progress (ms since the epoch), or undefined. */
@@ -64,6 +68,10 @@ export class Session<C extends Served = Served> {
   ended = false;
   /** Close without letting handed-over bytes go out (the peer stopped taking them). */
   abortOnEnd = false;
+  /** When the connection was accepted (ms since the epoch). */
+  readonly acceptedAt: number = Date.now();
+  /** Bytes read and written that the face has already counted in its metrics. */
+  bytesReported: { read: number; written: number } = { read: 0, written: 0 };
 
   /** A session for `socket`. */
   constructor(readonly socket: C) {}

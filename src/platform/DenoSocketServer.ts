@@ -18,7 +18,7 @@
  * and handed to the handler as a `DenoSocket` (reads pulled, so a slow
  * handler slows its client instead of growing memory). A handler's failure
  * is reported at the fiber's unhandled-error log level, as Node does, counted
- * in `Server.metrics.failed`, and never stops the server. The listener stays
+ * in the server's `failed` metric (see `Server.metricsFor`), and never stops the server. The listener stays
  * bound as long as the Layer, so `address` is valid throughout and `run` may
  * be called again after an interrupted one; clients that arrive while no
  * `run` is active wait in the backlog.
@@ -152,10 +152,13 @@ const bind = (
   );
 };
 
-/** Reports a handler's failure the way `NodeSocketServer` does, and counts it. */
-const reportFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<void> =>
+/** Reports a handler's failure the way `NodeSocketServer` does, and counts it in `failed`. */
+const reportFailure = <E>(
+  failed: Metric.Metric.Counter<number>,
+  cause: Cause.Cause<E>,
+): Effect.Effect<void> =>
   Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
-    Metric.increment(Server.metrics.failed),
+    Metric.increment(failed),
     Effect.flatMap(
       FiberRef.get(FiberRef.unhandledErrorLogLevel),
       (level) =>
@@ -194,7 +197,10 @@ export const fromListener = (
     },
     close: Effect.void,
     raw: listener.raw,
+    core: listener.core,
   };
+  // The server's own failure counter (see Server.metricsFor).
+  const { failed } = Server.metricsFor(listener.address, options?.name);
   const socketOptions = options?.socket;
   const run = <R, E, _>(
     handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>,
@@ -202,7 +208,7 @@ export const fromListener = (
     const serve = (conn: Conn.Connection): Effect.Effect<void, never, R> =>
       Effect.suspend(() => handler(DenoSocket.fromConnection(conn, socketOptions))).pipe(
         Effect.provideService(DenoSocket.Connection, conn),
-        Effect.catchAllCause(reportFailure),
+        Effect.catchAllCause((cause) => reportFailure(failed, cause)),
       ) as Effect.Effect<void, never, R>;
     return Effect.scoped(
       Effect.zipRight(

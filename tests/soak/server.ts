@@ -107,16 +107,20 @@ const running: { echo?: Server.Server; copy?: Server.Server; upload?: Server.Ser
 const stats = Effect.gen(function* () {
   const metric = (m: Metric.Metric.Counter<number>) =>
     Effect.map(Metric.value(m), (state) => state.count);
+  const servers = [running.echo, running.copy, running.upload].filter((s) => s !== undefined);
+  const sum = (f: (server: Server.Server) => Effect.Effect<number>) =>
+    Effect.map(Effect.forEach(servers, f), (counts) => counts.reduce((a, b) => a + b, 0));
   return {
     ...counters,
     echoActive: running.echo === undefined ? -1 : yield* running.echo.activeConnections,
     copyActive: running.copy === undefined ? -1 : yield* running.copy.activeConnections,
     uploadActive: running.upload === undefined ? -1 : yield* running.upload.activeConnections,
+    // Summed over the echo, copy and upload servers (each has its own labels).
     metrics: {
-      accepted: yield* metric(Server.metrics.accepted),
-      failed: yield* metric(Server.metrics.failed),
-      bytesIn: yield* metric(Server.metrics.bytesIn),
-      bytesOut: yield* metric(Server.metrics.bytesOut),
+      accepted: yield* sum((s) => metric(s.metrics.accepted)),
+      failed: yield* sum((s) => metric(s.metrics.failed)),
+      bytesIn: yield* sum((s) => metric(s.metrics.bytesIn)),
+      bytesOut: yield* sum((s) => metric(s.metrics.bytesOut)),
     },
   };
 });
