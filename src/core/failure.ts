@@ -74,3 +74,26 @@ export const failureMessage = (failure: Failure): string => {
     { maxLength: 1024 },
   );
 };
+
+/**
+ * An error the core has already explained: it stands where a raw error would
+ * (an `IoFailure`'s error, a rejected promise), and a face reports its
+ * `failure` as it is instead of classifying it again.
+ *
+ * @example
+ * ```ts
+ * import { ExplainedError } from "@fibernet/socket/core";
+ * const error = new ExplainedError({ reason: "TimedOut", operation: "handshake", detail: "no TLS handshake within 300 ms" });
+ * console.log(error.message); // handshake: timed out (no TLS handshake within 300 ms)
+ * ```
+ */
+export class ExplainedError extends Error {
+  /** The failure, ready to report. */
+  readonly failure: Failure;
+  /** An error standing for `failure`; its message is the failure's one line. */
+  constructor(failure: Failure) {
+    super(failureMessage(failure), { cause: failure.cause });
+    this.name = "ExplainedError";
+    this.failure = failure;
+  }
+}

@@ -11,6 +11,9 @@
  * - {@link CopyLoop}: copies one socket to another (an echo: to itself).
  * - {@link ServeLoop}: a server's accept loop with a connection limit,
  *   back-off, an idle and stalled-write sweep, and a drain at shutdown.
+ * - {@link TlsSocket} and {@link listenTls}: TLS, with the handshake done
+ *   once within a deadline and its failures explained; a server's descriptor
+ *   is released at the deadline even if the client never says a word.
  *
  * ```ts
  * import { CopyLoop, StreamListener } from "@fibernet/socket/core";
@@ -52,3 +55,30 @@ export {
   type ServeSettings,
   Session,
 } from "./serve_loop.ts";
+export { ExplainedError, type Failure, type Operation } from "./failure.ts";
+export { type HandshakeInfo, TlsSocket, type TlsSocketOptions } from "./tls/tls_socket.ts";
+export { type ServerTlsConfig, ServerTlsConn } from "./tls/server_conn.ts";
+export { listenTls, type TlsListenOptions } from "./tls/listen.ts";
+export {
+  type CertifiedKey,
+  checkKeyPair,
+  type KeyPair,
+  loadKeyPair,
+  loadTrust,
+  type TrustOptions,
+} from "./tls/pem.ts";
+export { handshakeFailure, handshakeTimeout, type Side } from "./tls/explain.ts";
+export { alertDetail } from "./tls/alert.ts";
+export { startTlsFailure, startTlsRefusal } from "./tls/start_tls.ts";
+export {
+  HANDSHAKE_REASONS,
+  type HandshakeReason,
+  PEM_REASONS,
+  type PemReason,
+  START_TLS_REASONS,
+  type StartTlsReason,
+  TLS_CONNECT_REASONS,
+  TLS_LISTEN_REASONS,
+  type TlsConnectReason,
+  type TlsListenReason,
+} from "./tls/reasons.ts";

@@ -1,0 +1,146 @@
+// The encrypted side of a server-side TLS connection: a node Duplex over the
+// accepted TCP connection, which node:tls reads and writes. It reads from TCP
+// only while `wanted()` says so (during the handshake, or while a read of the
+// plaintext waits): node:tls on Deno 2.9 reads a JS stream as fast as it
+// produces, so a peer that sends while nobody reads would otherwise fill
+// memory instead of being pushed back by TCP.
+import { Duplex } from "node:stream";
+import { ReadBuffer } from "../read_buffer.ts";
+
+/** Ciphertext to and from a TCP connection, read on demand. */
+export class Ciphertext extends Duplex {
+  /** node:tls asked for data and has not had it yet. */
+  private asked = false;
+  private reading = false;
+  private readonly buffer = new ReadBuffer();
+  /** Writes handed to TCP and not finished yet. */
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  /**
+   * Over `tcp`; `wanted` says whether reading is wanted now, and
+   * `onEnd` hears the peer's end of stream (or a read failure) first.
+   */
+  constructor(
+    private readonly tcp: Deno.Conn,
+    private readonly wanted: () => boolean,
+    private readonly onEnd: (error: unknown) => void,
+  ) {
+    super({ allowHalfOpen: true });
+  }
+
+  override _read(): void {
+    this.asked = true;
+    this.pump();
+  }
+
+  /** Starts a TCP read if node:tls asked for data, reading is wanted and none is in flight. */
+  pump(): void {
+    if (!this.asked || this.reading || this.destroyed || !this.wanted()) return;
+    this.asked = false;
+    this.reading = true;
+    let pending: Promise<number | null>;
+    try {
+      pending = this.tcp.read(this.buffer.forRead());
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(this.onRead, this.onReadFailed);
+  }
+
+  private readonly onRead = (n: number | null): void => {
+    this.reading = false;
+    if (this.destroyed) return;
+    if (n === null) {
+      this.onEnd(null);
+      this.push(null);
+      return;
+    }
+    // Owned: node:tls may keep the chunk after push returns.
+    this.push(this.buffer.chunk(n, false));
+  };
+
+  private readonly onReadFailed = (error: unknown): void => {
+    this.reading = false;
+    if (this.destroyed) return;
+    this.onEnd(error);
+    this.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: string,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.writeAll(chunk).then(
+      () => this.written(callback),
+      (error) => this.written(callback, error),
+    );
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Uint8Array }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    // Several TLS records at once: one TCP write.
+    let total = 0;
+    for (const { chunk } of chunks) total += chunk.length;
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const { chunk } of chunks) {
+      joined.set(chunk, offset);
+      offset += chunk.length;
+    }
+    this.writeAll(joined).then(
+      () => this.written(callback),
+      (error) => this.written(callback, error),
+    );
+  }
+
+  /** A TCP write ended: tell node (which may start the next), then whoever waits for idle. */
+  private written(callback: (error?: Error | null) => void, error?: Error): void {
+    callback(error);
+    this.wakeIdle();
+  }
+
+  /** Writes every byte to TCP. */
+  private async writeAll(bytes: Uint8Array): Promise<void> {
+    this.inFlight++;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) {
+        offset += await this.tcp.write(offset === 0 ? bytes : bytes.subarray(offset));
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** True when nothing written is still on its way to TCP. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.writableLength === 0;
+  }
+
+  /** Resolves once nothing written is on its way to TCP. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdle(): void {
+    if (!this.idle) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    // The TCP connection is closed by its owner, after close_notify.
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // The owner closes TCP; a write in flight fails with it.
+    callback(error);
+  }
+}
