@@ -56,8 +56,10 @@ export class Ciphertext extends Duplex {
       this.push(null);
       return;
     }
-    // Owned: node:tls may keep the chunk after push returns.
-    this.push(this.buffer.chunk(n, false));
+    this.push(this.buffer.chunk(n, true));
+    // node:tls copied the chunk into rustls as it was pushed (the stream
+    // flows): read into the same buffer again. Else node keeps it queued.
+    if (this.readableLength > 0) this.buffer.abandon();
   };
 
   private readonly onReadFailed = (error: unknown): void => {
