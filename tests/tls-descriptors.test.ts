@@ -135,4 +135,33 @@ describe("Tls server descriptors", () => {
       }).pipe(Effect.scoped, Effect.runPromise),
     30_000,
   );
+
+  it.scopedLive("a handler that never touches its connection: a silent client is still cut off at the deadline", () =>
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const context = yield* Layer.buildWithScope(
+        Server.serveForever(() => Effect.never, { shutdownTimeout: 0 }).pipe(
+          Layer.provide(Tls.layer("127.0.0.1:0", { cert, key, handshakeTimeout: "300 millis" })),
+        ),
+        scope,
+      ).pipe(Logger.withMinimumLogLevel(LogLevel.Error));
+      const server = yield* Effect.provide(Server.Server, context);
+      const port = (server.address as Address.TcpAddress).port;
+      const outcome = yield* Effect.promise(async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const still = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve("still open after 10 s"), 10_000);
+        });
+        const read = conn.read(new Uint8Array(64)).then(
+          (n) => (n === null ? "closed by the server" : `got ${n} bytes`),
+          () => "closed by the server",
+        );
+        const result = await Promise.race([read, still]);
+        clearTimeout(timer);
+        conn.close();
+        return result;
+      });
+      expect(outcome).toBe("closed by the server");
+    }));
 });
