@@ -4,7 +4,7 @@
 // nobody reads is pushed back instead of filling memory.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest";
 import { Effect, Fiber, Layer, Logger, LogLevel, Option } from "effect";
-import { Address, Connection, Listener, Server, Tcp, Tls } from "../mod.ts";
+import { type Address, Connection, Listener, Server, Tcp, Tls } from "../mod.ts";
 import {
   CopyLoop,
   ExplainedError,

@@ -3,7 +3,15 @@
 import { escapeText } from "./printable.ts";
 import type { Reason } from "./reasons.ts";
 
-/** The operations a failure can name. */
+/**
+ * The operations a failure can name.
+ *
+ * @example
+ * ```ts
+ * import type { Operation } from "@fibernet/socket/core";
+ * const operation: Operation = "handshake";
+ * ```
+ */
 export type Operation =
   | "parse"
   | "connect"
@@ -18,7 +26,15 @@ export type Operation =
   | "receive"
   | "handshake";
 
-/** The fields of a failure; `R` narrows the reason to what an operation can produce. */
+/**
+ * The fields of a failure; `R` narrows the reason to what an operation can produce.
+ *
+ * @example
+ * ```ts
+ * import type { Failure } from "@fibernet/socket/core";
+ * const failure: Failure = { reason: "TimedOut", operation: "handshake", address: "127.0.0.1:8443" };
+ * ```
+ */
 export interface Failure<R extends Reason = Reason> {
   /** What went wrong. */
   readonly reason: R;

@@ -70,15 +70,4 @@ export {
 export { handshakeFailure, handshakeTimeout, type Side } from "./tls/explain.ts";
 export { alertDetail } from "./tls/alert.ts";
 export { startTlsFailure, startTlsRefusal } from "./tls/start_tls.ts";
-export {
-  HANDSHAKE_REASONS,
-  type HandshakeReason,
-  PEM_REASONS,
-  type PemReason,
-  START_TLS_REASONS,
-  type StartTlsReason,
-  TLS_CONNECT_REASONS,
-  TLS_LISTEN_REASONS,
-  type TlsConnectReason,
-  type TlsListenReason,
-} from "./tls/reasons.ts";
+export type { HandshakeReason } from "./tls/reasons.ts";

@@ -4,7 +4,15 @@ import { classify } from "../classify.ts";
 import type { Failure } from "../failure.ts";
 import { HANDSHAKE_REASONS, type HandshakeReason } from "./reasons.ts";
 
-/** Which end of the handshake this side is. */
+/**
+ * Which end of the handshake this side is.
+ *
+ * @example
+ * ```ts
+ * import type { Side } from "@fibernet/socket/core";
+ * const side: Side = "server";
+ * ```
+ */
 export type Side = "client" | "server";
 
 const handshakeReasons: ReadonlySet<HandshakeReason> = new Set(HANDSHAKE_REASONS);

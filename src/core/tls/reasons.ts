@@ -10,7 +10,15 @@ export const HANDSHAKE_REASONS = [
   "ConnectionReset",
   "Unknown",
 ] as const satisfies ReadonlyArray<Reason>;
-/** Reasons a TLS handshake can fail with. */
+/**
+ * Reasons a TLS handshake can fail with.
+ *
+ * @example
+ * ```ts
+ * import type { HandshakeReason } from "@fibernet/socket/core";
+ * const reason: HandshakeReason = "TimedOut";
+ * ```
+ */
 export type HandshakeReason = typeof HANDSHAKE_REASONS[number];
 
 /** Reasons reading PEM text or files can fail with. */

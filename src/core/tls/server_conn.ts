@@ -296,6 +296,7 @@ export class ServerTlsConn implements Deno.TlsConn {
     this.shut(false);
   }
 
+  /** Closes once; `graceful`: close_notify first when the handshake was done. */
   private shut(graceful: boolean): void {
     if (this.closing) {
       if (!graceful) this.closeTcp();
@@ -314,6 +315,7 @@ export class ServerTlsConn implements Deno.TlsConn {
     tls.end(() => setTimeout(() => this.cipher.whenIdle().then(() => this.closeTcp()), 0));
   }
 
+  /** The waiting read and writes fail with `error`. */
   private rejectWaiting(error: Error): void {
     const reader = this.reader;
     this.reader = undefined;
@@ -339,6 +341,7 @@ export class ServerTlsConn implements Deno.TlsConn {
     });
   }
 
+  /** Closes the TCP connection: its descriptor is gone. */
   private releaseTcp(): void {
     try {
       this.tcp.close();
@@ -348,6 +351,7 @@ export class ServerTlsConn implements Deno.TlsConn {
     this.release();
   }
 
+  /** The same as `close` (for `using`). */
   [Symbol.dispose](): void {
     this.close();
   }

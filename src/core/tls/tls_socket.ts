@@ -67,6 +67,7 @@ export interface TlsSocketOptions extends StreamSocketOptions {
  * ```
  */
 export class TlsSocket extends StreamSocket {
+  /** The TLS connection: a client's Deno.TlsConn, or a server's ServerTlsConn. */
   declare readonly raw: Deno.TlsConn;
   private info: HandshakeInfo | undefined = undefined;
   private failure: ExplainedError | undefined = undefined;
@@ -97,6 +98,7 @@ export class TlsSocket extends StreamSocket {
     return this.pending ??= this.runHandshake();
   }
 
+  /** The handshake raced against its deadline; a failure ends the connection. */
   private runHandshake(): Promise<HandshakeInfo> {
     const { side, handshakeTimeoutMs, alpnProtocols } = this.tlsOptions;
     const pending = new Promise<HandshakeInfo>((resolve, reject) => {
