@@ -311,6 +311,7 @@ export class ServerTlsConn implements Deno.TlsConn {
       return this.closeTcp();
     }
     this.closeTimer = setTimeout(() => this.closeTcp(), CLOSE_WAIT_MS);
+    Deno.unrefTimer(this.closeTimer);
     // node:tls hands close_notify to the ciphertext stream just after `end` finishes.
     tls.end(() => setTimeout(() => this.cipher.whenIdle().then(() => this.closeTcp()), 0));
   }
@@ -335,6 +336,7 @@ export class ServerTlsConn implements Deno.TlsConn {
     const alert = this.alert;
     if (alert === undefined) return this.releaseTcp();
     const timer = setTimeout(() => this.releaseTcp(), CLOSE_WAIT_MS);
+    Deno.unrefTimer(timer);
     this.tcp.write(alert).catch(() => {}).finally(() => {
       clearTimeout(timer);
       this.releaseTcp();
