@@ -312,8 +312,11 @@ export class ServerTlsConn implements Deno.TlsConn {
     }
     this.closeTimer = setTimeout(() => this.closeTcp(), CLOSE_WAIT_MS);
     Deno.unrefTimer(this.closeTimer);
+    if (tls.destroyed) return this.closeTcp();
     // node:tls hands close_notify to the ciphertext stream just after `end` finishes.
-    tls.end(() => setTimeout(() => this.cipher.whenIdle().then(() => this.closeTcp()), 0));
+    const flush = () => setTimeout(() => this.cipher.whenIdle().then(() => this.closeTcp()), 0);
+    if (tls.writableEnded) flush(); // closeWrite sent it already
+    else tls.end(flush);
   }
 
   /** The waiting read and writes fail with `error`. */
