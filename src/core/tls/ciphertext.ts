@@ -5,7 +5,12 @@
 // produces, so a peer that sends while nobody reads would otherwise fill
 // memory instead of being pushed back by TCP.
 import { Duplex } from "node:stream";
+import { Slabs } from "../bytes.ts";
 import { ReadBuffer } from "../read_buffer.ts";
+
+/** Buffers that join a few TLS records into one TCP write, lent for the write. */
+const JOIN_SLAB = 64 * 1024;
+const joinSlabs = new Slabs(JOIN_SLAB, 16);
 
 /** Ciphertext to and from a TCP connection, read on demand. */
 export class Ciphertext extends Duplex {
@@ -87,16 +92,18 @@ export class Ciphertext extends Duplex {
     // Several TLS records at once: one TCP write.
     let total = 0;
     for (const { chunk } of chunks) total += chunk.length;
-    const joined = new Uint8Array(total);
+    const slab = total <= JOIN_SLAB ? joinSlabs.take() : undefined;
+    const joined = slab === undefined ? new Uint8Array(total) : slab.subarray(0, total);
     let offset = 0;
     for (const { chunk } of chunks) {
       joined.set(chunk, offset);
       offset += chunk.length;
     }
-    this.writeAll(joined).then(
-      () => this.written(callback),
-      (error) => this.written(callback, error),
-    );
+    const done = (error?: Error) => {
+      if (slab !== undefined) joinSlabs.give(slab);
+      this.written(callback, error);
+    };
+    this.writeAll(joined).then(() => done(), done);
   }
 
   /** A TCP write ended: tell node (which may start the next), then whoever waits for idle. */
