@@ -187,9 +187,8 @@ describe("Tls", () => {
       expect(["InvalidData", "Unknown"]).toContain(writeError.reason);
       expect(writeError.message).toContain("does not speak TLS");
       // A client that connects and says nothing is cut off by the handshake deadline,
-      // even though the handler is writing, not reading. (Deno 2.9 keeps such a
-      // socket open until the client sends or leaves, even after close(): the
-      // handler and its server slot are freed, the descriptor is not.)
+      // even though the handler is writing, not reading; its socket is closed then
+      // (tests/tls-descriptors.test.ts counts the descriptors).
       yield* Tcp.connect(listener.address);
       const third = yield* listener.accept;
       const silentError = yield* failure(third.write("welcome\n"));

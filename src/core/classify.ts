@@ -3,6 +3,7 @@
 // from node: modules, and the plain Error of a failed DNS lookup.
 import { causeMessage, type Failure, type Operation } from "./failure.ts";
 import type { Reason } from "./reasons.ts";
+import { alertDetail } from "./tls/alert.ts";
 
 const ERRNO: Readonly<Record<string, Reason>> = {
   ECONNREFUSED: "ConnectionRefused",
@@ -105,6 +106,10 @@ export const classify = <R extends Reason>(
 ): Failure<R> => {
   let reason = reasonOf(cause);
   if (!(allowed as ReadonlySet<Reason>).has(reason)) reason = "Unknown";
-  const detail = reason === "NotCapable" ? notCapableDetail(operation, address, cause) : undefined;
+  const detail = reason === "NotCapable"
+    ? notCapableDetail(operation, address, cause)
+    : reason === "InvalidData"
+    ? alertDetail(cause) // a TLS peer's fatal alert, explained
+    : undefined;
   return { reason: reason as R, operation, address, detail, cause };
 };

@@ -3,7 +3,15 @@
 import { escapeText } from "./printable.ts";
 import type { Reason } from "./reasons.ts";
 
-/** The operations a failure can name. */
+/**
+ * The operations a failure can name.
+ *
+ * @example
+ * ```ts
+ * import type { Operation } from "@fibernet/socket/core";
+ * const operation: Operation = "handshake";
+ * ```
+ */
 export type Operation =
   | "parse"
   | "connect"
@@ -18,7 +26,15 @@ export type Operation =
   | "receive"
   | "handshake";
 
-/** The fields of a failure; `R` narrows the reason to what an operation can produce. */
+/**
+ * The fields of a failure; `R` narrows the reason to what an operation can produce.
+ *
+ * @example
+ * ```ts
+ * import type { Failure } from "@fibernet/socket/core";
+ * const failure: Failure = { reason: "TimedOut", operation: "handshake", address: "127.0.0.1:8443" };
+ * ```
+ */
 export interface Failure<R extends Reason = Reason> {
   /** What went wrong. */
   readonly reason: R;
@@ -74,3 +90,26 @@ export const failureMessage = (failure: Failure): string => {
     { maxLength: 1024 },
   );
 };
+
+/**
+ * An error the core has already explained: it stands where a raw error would
+ * (an `IoFailure`'s error, a rejected promise), and a face reports its
+ * `failure` as it is instead of classifying it again.
+ *
+ * @example
+ * ```ts
+ * import { ExplainedError } from "@fibernet/socket/core";
+ * const error = new ExplainedError({ reason: "TimedOut", operation: "handshake", detail: "no TLS handshake within 300 ms" });
+ * console.log(error.message); // handshake: timed out (no TLS handshake within 300 ms)
+ * ```
+ */
+export class ExplainedError extends Error {
+  /** The failure, ready to report. */
+  readonly failure: Failure;
+  /** An error standing for `failure`; its message is the failure's one line. */
+  constructor(failure: Failure) {
+    super(failureMessage(failure), { cause: failure.cause });
+    this.name = "ExplainedError";
+    this.failure = failure;
+  }
+}

@@ -13,6 +13,9 @@
  *   back-off, an idle and stalled-write sweep, and a drain at shutdown.
  * - {@link DatagramEndpoint}: a UDP socket on `node:dgram` or
  *   `Deno.listenDatagram`, reading into a bounded {@link ReceiveQueue}.
+ * - {@link TlsSocket} and {@link listenTls}: TLS, with the handshake done
+ *   once within a deadline and its failures explained; a server's descriptor
+ *   is released at the deadline even if the client never says a word.
  *
  * ```ts
  * import { CopyLoop, StreamListener } from "@fibernet/socket/core";
@@ -79,3 +82,19 @@ export {
   type UdpReceiveReason,
   type UdpSendReason,
 } from "./udp/reasons.ts";
+export { ExplainedError, type Failure, type Operation } from "./failure.ts";
+export { type HandshakeInfo, TlsSocket, type TlsSocketOptions } from "./tls/tls_socket.ts";
+export { type ServerTlsConfig, ServerTlsConn } from "./tls/server_conn.ts";
+export { listenTls, type TlsListenOptions } from "./tls/listen.ts";
+export {
+  type CertifiedKey,
+  checkKeyPair,
+  type KeyPair,
+  loadKeyPair,
+  loadTrust,
+  type TrustOptions,
+} from "./tls/pem.ts";
+export { handshakeFailure, handshakeTimeout, type Side } from "./tls/explain.ts";
+export { alertDetail } from "./tls/alert.ts";
+export { startTlsFailure, startTlsRefusal } from "./tls/start_tls.ts";
+export type { HandshakeReason } from "./tls/reasons.ts";

@@ -625,12 +625,21 @@ export class StreamSocket {
     this.rawClosed = true;
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     if (!this.reading && typeof this.parked !== "number") this.buffer.recycle();
+    this.closeConnection(() => this.onRawClose?.());
+  }
+
+  /**
+   * Closes the Deno connection and calls `released` once its descriptor is
+   * gone: at once here. A subclass whose connection closes in the background
+   * (a TLS server's sends close_notify first) calls it later.
+   */
+  protected closeConnection(released: () => void): void {
     try {
       this.raw.close();
     } catch {
-      // Already closed by the runtime (e.g. a TLS handshake failure).
+      // Already closed by the runtime.
     }
-    this.onRawClose?.();
+    released();
   }
 
   // ---------------------------------------------------------------------------
