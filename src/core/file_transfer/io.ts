@@ -21,7 +21,7 @@ export interface TransferIo {
   write(bytes: Uint8Array, doing: string, limit: Limit): Promise<void>;
   /** Half-close: the peer reads end of stream. */
   closeWrite(): Promise<void>;
-  /** Pending and later operations reject with ABORTED; timers stop. Idempotent. */
+  /** Pending and later operations reject with ABORTED; timers stop. Idempotent; also run once a transfer is over. */
   abort(): void;
 }
 
@@ -33,10 +33,12 @@ export interface Running<A> {
   abort(): Promise<void>;
 }
 
-/** Runs `transfer` over `io`, stoppable through `io`. */
+/** Runs `transfer` over `io`, stoppable through `io`; once it is over, its timers stop. */
 export const running = <A>(io: TransferIo, transfer: () => Promise<A>): Running<A> => {
   const done = transfer();
-  done.catch(() => {}); // the owner hears through `done`; an aborted run must not warn
+  // The owner hears the outcome through `done`; this also keeps an aborted run quiet.
+  const release = () => io.abort();
+  done.then(release, release);
   return {
     done,
     abort: () => {
