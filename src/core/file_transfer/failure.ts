@@ -28,18 +28,11 @@ export class TransferFailure<R extends TransferReason = TransferReason> {
 export const quoteName = (name: string): string => `"${escapeText(name, { maxLength: 96 })}"`;
 
 /**
- * A value a peer sent, shown in a message: JSON for anything but a string,
- * then escaped (controls, bidi, separators) and cut to `maxLength`.
+ * A value a peer sent (parsed JSON), shown in a message: as JSON, then
+ * escaped (controls, bidi, separators) and cut to `maxLength`.
  */
-export const quote = (value: unknown, maxLength = 80): string => {
-  let text: string;
-  try {
-    text = typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value));
-  } catch {
-    text = typeof value; // a value JSON cannot hold (not possible for parsed JSON)
-  }
-  return escapeText(text, { maxLength });
-};
+export const quote = (value: unknown, maxLength = 80): string =>
+  escapeText(String(JSON.stringify(value)), { maxLength });
 
 /**
  * One line: reason, file name, detail, and who noticed. Escaped and capped
