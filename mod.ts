@@ -4,6 +4,11 @@
  * Effect with a typed error, plus a fiber-per-connection server, framing
  * codecs and verified file transfer.
  *
+ * Each module is also its own entry point (`@fibernet/socket/Tcp`,
+ * `@fibernet/socket/Server`, …); `@effect/platform`'s services for Deno are
+ * in `@fibernet/socket/platform`, and the Effect-free core in
+ * `@fibernet/socket/core`.
+ *
  * ```ts
  * import { Effect, Option } from "effect";
  * import { Tcp } from "@fibernet/socket";
@@ -26,10 +31,14 @@ export * as Listener from "./src/Listener.ts";
 export * as SocketError from "./src/SocketError.ts";
 export * as Tcp from "./src/Tcp.ts";
 export * as Unix from "./src/Unix.ts";
-export * as Runtime from "./src/Runtime.ts";
+export * as DenoRuntime from "./src/DenoRuntime.ts";
+/**
+ * The former name of `DenoRuntime` (it clashed with Effect's own `Runtime`).
+ *
+ * @deprecated Use `DenoRuntime`.
+ */
+export * as Runtime from "./src/DenoRuntime.ts";
 export * as Server from "./src/Server.ts";
-export * as DenoSocket from "./src/platform/DenoSocket.ts";
-export * as DenoSocketServer from "./src/platform/DenoSocketServer.ts";
 export * as Udp from "./src/Udp.ts";
 export * as Tls from "./src/Tls.ts";
 export * as SocketKind from "./src/SocketKind.ts";

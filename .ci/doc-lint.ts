@@ -49,6 +49,7 @@ type DocSymbol = {
   name: string;
   declarations?: Array<{
     kind?: string;
+    declarationKind?: string;
     jsDoc?: { doc?: string; tags?: Array<{ kind?: string }> };
     def?: { elements?: DocSymbol[] };
   }>;
@@ -70,7 +71,7 @@ const visit = (symbol: DocSymbol, prefix: string) => {
       }
       continue;
     }
-    if (declaration.kind === "import") continue;
+    if (declaration.kind === "import" || declaration.declarationKind === "private") continue;
     const jsDoc = declaration.jsDoc ?? {};
     const hasExample = (jsDoc.doc ?? "").includes("```") ||
       (jsDoc.tags ?? []).some((tag) => tag.kind === "example");

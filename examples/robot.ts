@@ -2,9 +2,13 @@
  * The tutorial's "smart robot", done right: the server greets each client
  * with 欢迎, echoes every message back unchanged, and hangs up on `q`.
  *
- *   deno run --allow-net=127.0.0.1 examples/robot.ts                  # server + interactive client
- *   deno run --allow-net=127.0.0.1 examples/robot.ts --serve --port 9999
+ *   deno run --allow-net=127.0.0.1 examples/robot.ts              # server + interactive client
+ *   deno run --allow-net=127.0.0.1 examples/robot.ts --serve [--host H] [--port P]
  *   deno run --allow-net=127.0.0.1 examples/robot.ts --connect 127.0.0.1:9999
+ *
+ * The client exits after `q` (or Ctrl-D). It shows what the server sends
+ * escaped (`Printable.escape`), so a hostile server cannot drive the
+ * terminal.
  *
  * The server also talks to the tutorial's own Python client (blocking
  * socket, `recv(1024)`) and to `nc`.
@@ -12,8 +16,15 @@
  * @module
  */
 import { Effect, Layer, Option } from "effect";
-import { Address, type Connection, Runtime, Server, type SocketError, Tcp } from "../mod.ts";
-import { flags, stdinLines, write } from "./_terminal.ts";
+import { Address, type Connection, Printable, Server, type SocketError, Tcp } from "../mod.ts";
+import {
+  hostPort,
+  parseFlags,
+  runExample,
+  stdinLines,
+  type UsageError,
+  write,
+} from "./_terminal.ts";
 
 /** The greeting every client gets first. */
 export const WELCOME = "欢迎来到智能机器人！Welcome to the robot. Send q to quit.\n";
@@ -51,13 +62,22 @@ export const serveRobot = (address: string): Effect.Effect<never, SocketError.So
       ),
     );
 
-/** The interactive client: prints the welcome, prompts, prints each echo; `q` ends. */
+/**
+ * The interactive client: prints the welcome, prompts, prints each echo; `q`
+ * or end of input ends it. What the server sends is shown escaped: a server
+ * could send terminal escape sequences.
+ */
 export const client = (address: string): Effect.Effect<void, SocketError.SocketError> =>
   Effect.gen(function* () {
     const conn = yield* Tcp.connect(address, { timeout: "5 seconds", noDelay: true });
     const welcome = yield* conn.readText(1024);
-    yield* write(Option.getOrElse(welcome, () => "(the server closed the connection)\n"));
-    const nextLine = stdinLines();
+    yield* write(
+      Option.match(welcome, {
+        onNone: () => "(the server closed the connection)\n",
+        onSome: (text) => `${Printable.escape(text.replace(/\r?\n$/, ""))}\n`,
+      }),
+    );
+    const nextLine = yield* stdinLines;
     while (true) {
       yield* write("请输入要发送的内容 (q 退出) > ");
       const line = yield* nextLine;
@@ -70,42 +90,36 @@ export const client = (address: string): Effect.Effect<void, SocketError.SocketE
       }
       // The robot echoes exactly what was sent: read that many bytes back.
       const echo = yield* conn.readExactly(new TextEncoder().encode(input).length);
-      yield* write(`${new TextDecoder().decode(echo)}\n`);
+      yield* write(`${Printable.escape(echo, { maxLength: Infinity })}\n`);
     }
   }).pipe(Effect.scoped);
 
 const usage = `usage:
-  robot.ts                          server on 127.0.0.1 (free port) + interactive client
+  robot.ts                                 server on 127.0.0.1 (free port) + interactive client
   robot.ts --serve [--host H] [--port P]   server only (default 127.0.0.1:9999)
-  robot.ts --connect H:P            client only`;
+  robot.ts --connect H:P                   client only
+  robot.ts --help`;
 
-const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = flags(args);
-  if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
-  const connect = flag("--connect");
-  if (connect !== undefined) return client(connect);
-  if (args.includes("--serve")) {
-    const host = flag("--host") ?? "127.0.0.1";
-    const port = flag("--port") ?? "9999";
-    return serveRobot(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
-  }
-  // Server and client in one process: serve on a free port, then chat with it.
-  return Effect.gen(function* () {
-    const server = yield* Server.Server;
-    yield* client(Address.format(server.address));
-  }).pipe(
-    Effect.provide(Server.serveForever(robot).pipe(Layer.provide(Tcp.layer("127.0.0.1:0")))),
-  );
-};
+const main = (
+  args: ReadonlyArray<string>,
+): Effect.Effect<void, SocketError.SocketError | UsageError> =>
+  Effect.gen(function* () {
+    const flags = yield* parseFlags(args, {
+      values: ["--connect", "--host", "--port"],
+      switches: ["--serve"],
+    });
+    if (flags.has("--help")) return yield* write(`${usage}\n`);
+    const connect = flags.value("--connect");
+    if (connect !== undefined) return yield* client(connect);
+    if (flags.has("--serve")) {
+      return yield* serveRobot(
+        hostPort(flags.value("--host") ?? "127.0.0.1", flags.value("--port") ?? "9999"),
+      );
+    }
+    // Server and client in one process: serve on a free port, then chat with it.
+    yield* Effect.flatMap(Server.Server, (server) => client(Address.format(server.address))).pipe(
+      Effect.provide(Server.serveForever(robot).pipe(Layer.provide(Tcp.layer("127.0.0.1:0")))),
+    );
+  });
 
-if (import.meta.main) {
-  Runtime.runMain(
-    main(Deno.args).pipe(
-      Effect.catchTag("SocketError", (error) =>
-        Effect.sync(() => {
-          console.error(`robot: ${error.message}`);
-          Deno.exit(1);
-        })),
-    ),
-  );
-}
+if (import.meta.main) runExample("robot", usage, main(Deno.args));

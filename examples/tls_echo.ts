@@ -10,13 +10,23 @@
  *   deno run --allow-net=127.0.0.1 --allow-read examples/tls_echo.ts --serve --cert cert.pem --key key.pem
  *   deno run --allow-net=127.0.0.1 --allow-read examples/tls_echo.ts --connect 127.0.0.1:8443 --ca cert.pem
  *
+ * The client exits after `q` (or Ctrl-D) and shows the echo escaped
+ * (`Printable.escape`). `--help` prints the usage.
+ *
  * Test it with OpenSSL too: `openssl s_client -connect 127.0.0.1:8443 -CAfile cert.pem`.
  *
  * @module
  */
 import { Effect, Layer, Option, type Scope } from "effect";
-import { Address, Connection, Runtime, Server, SocketError, Tls } from "../mod.ts";
-import { flags, stdinLines, write } from "./_terminal.ts";
+import { Address, Connection, Printable, Server, SocketError, Tls } from "../mod.ts";
+import {
+  hostPort,
+  parseFlags,
+  runExample,
+  stdinLines,
+  type UsageError,
+  write,
+} from "./_terminal.ts";
 
 /** A generated certificate: PEM text and the files holding it. */
 export interface Certificate {
@@ -151,7 +161,10 @@ const serverCertificate = (
   );
 };
 
-/** The interactive client: sends each line, prints the echo; `q` or end of input quits. */
+/**
+ * The interactive client: sends each line, prints the echo (escaped: the
+ * server could send terminal escape sequences); `q` or end of input quits.
+ */
 export const client = (
   address: string,
   trust: Tls.TrustOptions,
@@ -164,14 +177,15 @@ export const client = (
         info.alpnProtocol ? ` (${info.alpnProtocol})` : ""
       }; type lines, q quits\n`,
     );
-    const nextLine = stdinLines();
+    const nextLine = yield* stdinLines;
     while (true) {
       const line = yield* nextLine;
       if (Option.isNone(line) || line.value === "q") return;
       const bytes = new TextEncoder().encode(`${line.value}\n`);
       yield* conn.write(bytes);
       const back = yield* conn.readExactly(bytes.length);
-      yield* write(`echo: ${new TextDecoder().decode(back)}`);
+      const text = new TextDecoder().decode(back).replace(/\n$/, "");
+      yield* write(`echo: ${Printable.escape(text, { maxLength: Infinity })}\n`);
     }
   }).pipe(Effect.scoped);
 
@@ -180,22 +194,29 @@ const usage = `usage:
   tls_echo.ts --serve [--host H] [--port P] [--cert FILE --key FILE]
                                                     server only (default 127.0.0.1:8443); without
                                                     --cert a throwaway certificate is made with openssl
-  tls_echo.ts --connect H:P [--ca FILE]             client only, trusting the certificate in FILE`;
+  tls_echo.ts --connect H:P [--ca FILE]             client only, trusting the certificate in FILE
+  tls_echo.ts --help`;
 
-const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = flags(args);
-  if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
-  const connect = flag("--connect");
-  if (connect !== undefined) {
-    const ca = flag("--ca");
-    return client(connect, ca !== undefined ? { caFiles: [ca] } : {});
-  }
-  return Effect.gen(function* () {
-    const pair = yield* serverCertificate(flag("--cert"), flag("--key"));
-    const serveOnly = args.includes("--serve");
-    const host = flag("--host") ?? "127.0.0.1";
-    const port = flag("--port") ?? (serveOnly ? "8443" : "0");
-    const listener = Tls.layer(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, pair);
+const main = (
+  args: ReadonlyArray<string>,
+): Effect.Effect<void, SocketError.SocketError | UsageError> =>
+  Effect.gen(function* () {
+    const flags = yield* parseFlags(args, {
+      values: ["--connect", "--ca", "--host", "--port", "--cert", "--key"],
+      switches: ["--serve"],
+    });
+    if (flags.has("--help")) return yield* write(`${usage}\n`);
+    const connect = flags.value("--connect");
+    if (connect !== undefined) {
+      const ca = flags.value("--ca");
+      return yield* client(connect, ca !== undefined ? { caFiles: [ca] } : {});
+    }
+    const pair = yield* serverCertificate(flags.value("--cert"), flags.value("--key"));
+    const serveOnly = flags.has("--serve");
+    const address = hostPort(
+      flags.value("--host") ?? "127.0.0.1",
+      flags.value("--port") ?? (serveOnly ? "8443" : "0"),
+    );
     yield* Effect.gen(function* () {
       const server = yield* Server.Server;
       const where = Address.format(server.address);
@@ -205,19 +226,8 @@ const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.Sock
       }
       yield* client(where, { caFiles: [pair.certFile!] });
     }).pipe(
-      Effect.provide(Server.serveForever(echo).pipe(Layer.provide(listener))),
+      Effect.provide(Server.serveForever(echo).pipe(Layer.provide(Tls.layer(address, pair)))),
     );
   }).pipe(Effect.scoped);
-};
 
-if (import.meta.main) {
-  Runtime.runMain(
-    main(Deno.args).pipe(
-      Effect.catchTag("SocketError", (error) =>
-        Effect.sync(() => {
-          console.error(`tls_echo: ${error.message}`);
-          Deno.exit(1);
-        })),
-    ),
-  );
-}
+if (import.meta.main) runExample("tls_echo", usage, main(Deno.args));

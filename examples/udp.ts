@@ -4,28 +4,36 @@
  *
  *   deno run --allow-net=127.0.0.1 examples/udp.ts --serve [--host H] [--port P]   (default 127.0.0.1:9999)
  *   deno run --allow-net=127.0.0.1 examples/udp.ts --send 127.0.0.1:9999
+ *   deno run examples/udp.ts --help
  *
  * Both talk to the tutorial's Python code: a `SOCK_DGRAM` socket doing
  * `recv(1024)` in a loop, and one doing `sendto` for each line until `exit`.
  * `--port 0` picks a free port; the server prints `listening on HOST:PORT`
- * first.
+ * first. It prints what senders send escaped (`Printable.escape`): a
+ * datagram cannot clear the screen, set the window title or forge a line.
+ * The sender exits after `exit` (or Ctrl-D).
  *
  * @module
  */
 import { Effect, Option, Stream } from "effect";
-import { Address, Runtime, type SocketError, Udp } from "../mod.ts";
-import { flags, stdinLines } from "./_terminal.ts";
+import { Address, Printable, type SocketError, Udp } from "../mod.ts";
+import { hostPort, parseFlags, runExample, stdinLines, UsageError, write } from "./_terminal.ts";
 
 const usage = `usage:
   udp.ts --serve [--host H] [--port P]   print each datagram and its sender (default 127.0.0.1:9999)
-  udp.ts --send H:P                      send each line of stdin as one datagram, until "exit"`;
+  udp.ts --send H:P                      send each line of stdin as one datagram, until "exit"
+  udp.ts --help`;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** A datagram as text, or as hex when it is not UTF-8. */
+/**
+ * A datagram as text safe for a terminal: escaped (a sender controls every
+ * byte: escape sequences, a newline forging a whole line), or as hex when it
+ * is not UTF-8.
+ */
 export const show = (data: Uint8Array): string => {
   try {
-    return decoder.decode(data);
+    return Printable.escape(decoder.decode(data));
   } catch {
     return `<${data.length} bytes: ${
       Array.from(data.subarray(0, 64), (b) => b.toString(16).padStart(2, "0")).join(" ")
@@ -50,11 +58,9 @@ export const send = (target: string): Effect.Effect<void, SocketError.SocketErro
   Effect.gen(function* () {
     const peer = yield* Udp.connect(target);
     const interactive = Deno.stdin.isTerminal();
-    const nextLine = stdinLines();
+    const nextLine = yield* stdinLines;
     while (true) {
-      if (interactive) {
-        yield* Effect.promise(() => Deno.stdout.write(new TextEncoder().encode("数据: ")));
-      }
+      if (interactive) yield* write("数据: ");
       const line = yield* nextLine;
       if (Option.isNone(line)) return;
       const text = line.value.trim();
@@ -63,30 +69,23 @@ export const send = (target: string): Effect.Effect<void, SocketError.SocketErro
     }
   }).pipe(Effect.scoped);
 
-const main = (args: ReadonlyArray<string>): Effect.Effect<void, SocketError.SocketError> => {
-  const flag = flags(args);
-  if (args.includes("--help") || args.includes("-h")) return Effect.sync(() => console.log(usage));
-  const target = flag("--send");
-  if (target !== undefined) return send(target);
-  if (args.includes("--serve")) {
-    const host = flag("--host") ?? "127.0.0.1";
-    const port = flag("--port") ?? "9999";
-    return serve(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
-  }
-  return Effect.sync(() => {
-    console.error(usage);
-    Deno.exit(2);
+const main = (
+  args: ReadonlyArray<string>,
+): Effect.Effect<void, SocketError.SocketError | UsageError> =>
+  Effect.gen(function* () {
+    const flags = yield* parseFlags(args, {
+      values: ["--send", "--host", "--port"],
+      switches: ["--serve"],
+    });
+    if (flags.has("--help")) return yield* write(`${usage}\n`);
+    const target = flags.value("--send");
+    if (target !== undefined) return yield* send(target);
+    if (flags.has("--serve")) {
+      return yield* serve(
+        hostPort(flags.value("--host") ?? "127.0.0.1", flags.value("--port") ?? "9999"),
+      );
+    }
+    return yield* new UsageError({ message: "give --serve or --send H:P" });
   });
-};
 
-if (import.meta.main) {
-  Runtime.runMain(
-    main(Deno.args).pipe(
-      Effect.catchTag("SocketError", (error) =>
-        Effect.sync(() => {
-          console.error(`udp: ${error.message}`);
-          Deno.exit(1);
-        })),
-    ),
-  );
-}
+if (import.meta.main) runExample("udp", usage, main(Deno.args));

@@ -127,8 +127,9 @@ export interface Connection {
   /** Turns TCP keep-alive probes on or off. A no-op on Unix sockets. */
   setKeepAlive(keepAlive?: boolean): Effect.Effect<void, SocketError<OptionReason>>;
   /**
-   * Bytes written but not yet taken by the socket: while more than 1 MiB
-   * waits in the write queue, reads pause (the peer is pushed back by TCP).
+   * Bytes written but not yet taken by the socket. While more than 256 KiB
+   * (or more than 64 writes) wait in the write queue, reads pause, so the
+   * peer is pushed back by TCP instead of making the program buffer.
    */
   readonly unsentBytes: number;
   /**

@@ -9,7 +9,7 @@
  *
  * ```ts
  * import { Effect, Layer, Option } from "effect";
- * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ * import { DenoRuntime, Server, Tcp } from "@fibernet/socket";
  *
  * const echo = Server.serveForever((conn) =>
  *   Effect.gen(function* () {
@@ -21,7 +21,7 @@
  *   })
  * );
  *
- * Runtime.runMain(Layer.launch(echo.pipe(Layer.provide(Tcp.layer("127.0.0.1:9999")))));
+ * DenoRuntime.runMain(Layer.launch(echo.pipe(Layer.provide(Tcp.layer("127.0.0.1:9999")))));
  * ```
  *
  * Behaviour worth knowing:
@@ -35,7 +35,7 @@
  * - A connection whose read has waited longer than `idleTimeout`, or whose
  *   write has made no progress for `writeTimeout` (a peer that stopped
  *   reading), is closed and its handler interrupted.
- * - When the scope closes (Ctrl-C under `Runtime.runMain`) the listener closes
+ * - When the scope closes (Ctrl-C under `DenoRuntime.runMain`) the listener closes
  *   at once, running handlers get `shutdownTimeout` to finish, the rest are
  *   interrupted, and every connection is closed.
  * - A handler's failure or defect is logged with the peer address and touches
@@ -349,7 +349,7 @@ const millis = (duration: Duration.DurationInput): number => {
  * }).pipe(Effect.scoped, Effect.provide(Tcp.layer("127.0.0.1:0")));
  * ```
  */
-export const make = <E, R>(
+export const make = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
@@ -538,15 +538,15 @@ export const make = <E, R>(
  * @example
  * ```ts
  * import { Effect, Layer } from "effect";
- * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ * import { DenoRuntime, Server, Tcp } from "@fibernet/socket";
  *
  * const Welcome = Server.serveForever((conn) => conn.write("欢迎\n")).pipe(
  *   Layer.provide(Tcp.layer("127.0.0.1:9999")),
  * );
- * Runtime.runMain(Layer.launch(Welcome));
+ * DenoRuntime.runMain(Layer.launch(Welcome));
  * ```
  */
-export const serveForever = <E, R>(
+export const serveForever = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Layer.Layer<Server, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
@@ -566,7 +566,7 @@ export const serveForever = <E, R>(
  * );
  * ```
  */
-export const serve = <E, R>(
+export const serve = <E = never, R = never>(
   handler: Handler<E, R> | Loop,
   options?: Options,
 ): Effect.Effect<never, never, Listener.Listener | Exclude<R, Scope.Scope>> =>

@@ -36,6 +36,7 @@ import type * as Connection from "./Connection.ts";
 import type * as Listener from "./Listener.ts";
 import { type ConnectReason, type ListenReason, SocketError } from "./SocketError.ts";
 import * as Tcp from "./Tcp.ts";
+import { isIpv4, isIpv6 } from "./core/address.ts";
 import * as Udp from "./Udp.ts";
 import * as Unix from "./Unix.ts";
 
@@ -208,8 +209,8 @@ const addressFor = (
   if (Either.isLeft(parsed)) return Either.left(parsed.left);
   const address = parsed.right;
   if (address._tag === "UnixAddress") return mismatch(`${family} takes host:port, not a path`);
-  const v6 = address.hostname.includes(":");
-  const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(address.hostname);
+  const v6 = isIpv6(address.hostname);
+  const v4 = isIpv4(address.hostname);
   if (family === "AF_INET" && v6) return mismatch("AF_INET takes an IPv4 address; use AF_INET6");
   if (family === "AF_INET6" && v4) return mismatch("AF_INET6 takes an IPv6 address; use AF_INET");
   return Either.right(address);

@@ -27,7 +27,8 @@ import type * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
 import { type ConnectReason, fromUnknown, type ListenReason, SocketError } from "./SocketError.ts";
 import { hostPort } from "./internal/address.ts";
-import { connectWith, hasUnstableNet, scopedConnection } from "./internal/open.ts";
+import { connectWith, scopedConnection } from "./internal/open.ts";
+import { hasListenDatagram } from "./core/udp/backend.ts";
 import { listenReasons } from "./internal/reasons.ts";
 
 /**
@@ -143,7 +144,9 @@ export const listen = (
 ): Effect.Effect<Listener.Listener, SocketError<ListenReason>, Scope.Scope> =>
   Effect.flatMap(tcpAddress(address, true, "listen"), (tcp) => {
     const label = Address.format(tcp);
-    if (options?.reusePort && !hasUnstableNet()) {
+    // Deno exits the process if reusePort is passed without --unstable-net,
+    // which is also what makes Deno.listenDatagram exist.
+    if (options?.reusePort && !hasListenDatagram()) {
       return Effect.fail(
         new SocketError({
           reason: "Unsupported",

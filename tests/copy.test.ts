@@ -123,14 +123,17 @@ describe("Connection.copy and handed-over writes", () => {
         if (now === last && status._tag === "Suspended") break;
         last = now;
       }
-      // The write in progress must still reach the peer; the waiting one fails.
+      // Every write that succeeded must reach the peer, the one handed over
+      // and still in progress included; the waiting one fails. (If the
+      // waiting one had already started when close came, part of it went out.)
       yield* server.close;
       const failure = yield* Fiber.join(writer).pipe(Effect.flip);
       expect(failure.reason).toBe("Closed");
       const back = yield* readAll(client);
       const count = yield* Ref.get(written);
       expect(count).toBeGreaterThan(0);
-      expect(back.length).toBe(count * chunk.length);
+      expect(back.length).toBeGreaterThanOrEqual(count * chunk.length);
+      expect(back.length).toBeLessThan((count + 1) * chunk.length);
       for (let i = 0; i < count; i += 97) {
         expect(sameBytes(back.subarray(i * chunk.length, (i + 1) * chunk.length), chunk)).toBe(
           true,

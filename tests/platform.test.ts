@@ -16,15 +16,8 @@ import {
   type Scope,
   Stream,
 } from "effect";
-import {
-  Address,
-  Connection,
-  DenoSocket,
-  DenoSocketServer,
-  Listener,
-  Server,
-  Tcp,
-} from "../mod.ts";
+import { Address, Connection, Listener, Server, Tcp } from "../mod.ts";
+import { DenoSocket, DenoSocketServer } from "../src/platform/mod.ts";
 import { concatBytes, text } from "./_support/bytes.ts";
 import { freePort } from "./_support/net.ts";
 import { tempDir } from "./_support/paths.ts";
@@ -458,7 +451,7 @@ describe("DenoSocketServer backpressure", () => {
         if (!Deno.statSync("/proc/self/status").isFile) return;
         const dir = yield* Effect.promise(() => Deno.makeTempDir({ prefix: "fibernet-bp-" }));
         const script = `${dir}/server.ts`;
-        const modUrl = new URL("../mod.ts", import.meta.url).href;
+        const modUrl = new URL("../src/platform/mod.ts", import.meta.url).href;
         yield* Effect.promise(() => Deno.writeTextFile(script, childSource(modUrl)));
         const config = new URL("../deno.json", import.meta.url).pathname;
         const child = new Deno.Command(Deno.execPath(), {

@@ -11,7 +11,7 @@ import {
   RpcServer,
 } from "@effect/rpc";
 import { Chunk, Context, Deferred, Effect, Layer, Ref, Schema, type Scope, Stream } from "effect";
-import { DenoSocket, DenoSocketServer } from "../mod.ts";
+import { DenoSocket, DenoSocketServer } from "../src/platform/mod.ts";
 
 class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { why: Schema.String }) {}
 

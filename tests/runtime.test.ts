@@ -36,7 +36,7 @@ const refused = async (port: number) => {
   }
 };
 
-describe("Runtime.runMain", () => {
+describe("DenoRuntime.runMain", () => {
   it("SIGINT shuts the server down gracefully: exit 0, listener closed", async () => {
     const { child, port, waitFor, release } = await spawn("slow_shutdown.ts", ["0.2"]);
     const client = await Deno.connect({ hostname: "127.0.0.1", port });

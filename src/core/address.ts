@@ -176,3 +176,33 @@ export const fromDeno = (addr: Deno.Addr): Address => {
       return unix(String((addr as { path?: unknown }).path ?? ""));
   }
 };
+
+/** The canonical text of an IPv6 literal (so `0:0::1` reads `::1`); anything else unchanged. */
+export const canonicalIpv6 = (host: string): string => {
+  try {
+    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    return host;
+  }
+};
+
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as IPv4 (`1.2.3.4`); anything else unchanged. */
+export const unmapIpv4 = (host: string): string => {
+  if (!host.startsWith("::")) return host; // the common case, without a regex
+  const match = MAPPED_IPV4.exec(host);
+  return match ? match[1] : host;
+};
+
+/** True for `localhost` and the loopback addresses (127.0.0.0/8, `::1`). */
+export const isLoopback = (host: string): boolean =>
+  host === "localhost" || (isIpv4(host) && host.startsWith("127.")) ||
+  (isIpv6(host) && canonicalIpv6(host) === "::1");
+
+/** True for a multicast group address (224.0.0.0/4 or ff00::/8). */
+export const isMulticast = (host: string): boolean => {
+  const v4 = IPV4.exec(host);
+  if (v4) return isIpv4(host) && Number(v4[1]) >= 224 && Number(v4[1]) <= 239;
+  return isIpv6(host) && /^ff/i.test(canonicalIpv6(host));
+};

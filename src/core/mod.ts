@@ -11,6 +11,8 @@
  * - {@link CopyLoop}: copies one socket to another (an echo: to itself).
  * - {@link ServeLoop}: a server's accept loop with a connection limit,
  *   back-off, an idle and stalled-write sweep, and a drain at shutdown.
+ * - {@link DatagramEndpoint}: a UDP socket on `node:dgram` or
+ *   `Deno.listenDatagram`, reading into a bounded {@link ReceiveQueue}.
  *
  * ```ts
  * import { CopyLoop, StreamListener } from "@fibernet/socket/core";
@@ -52,3 +54,28 @@ export {
   type ServeSettings,
   Session,
 } from "./serve_loop.ts";
+export { availableBackends, type Backend, BACKENDS, hasListenDatagram } from "./udp/backend.ts";
+export { type Datagram, MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD } from "./udp/datagram.ts";
+export {
+  DatagramEndpoint,
+  type DatagramStats,
+  type ReceiveWaiter,
+  type SendWaiter,
+} from "./udp/endpoint.ts";
+export { type DatagramConnectOptions, type DatagramEndpointOptions } from "./udp/options.ts";
+export {
+  type Overflow,
+  OVERFLOW_POLICIES,
+  ReceiveQueue,
+  type ReceiveQueueLimits,
+} from "./udp/receive_queue.ts";
+export {
+  UDP_BIND_REASONS,
+  UDP_OPTION_REASONS,
+  UDP_RECEIVE_REASONS,
+  UDP_SEND_REASONS,
+  type UdpBindReason,
+  type UdpOptionReason,
+  type UdpReceiveReason,
+  type UdpSendReason,
+} from "./udp/reasons.ts";

@@ -8,8 +8,8 @@
 //
 // Writes write every byte. A small write with nothing ahead of it is copied
 // and handed to the socket at once (as `send` into the kernel's buffer);
-// others wait their turn in a queue. While more than `highWater` bytes wait
-// in that queue, reads pause, so a peer that floods requests without reading
+// others wait their turn in a queue. While more than `highWater` bytes (or
+// `maxQueuedWrites` writes) wait in that queue, reads pause, so a peer that floods requests without reading
 // the replies is pushed back by TCP instead of growing memory. (A single
 // large write does not pause reads: a peer that sends while it receives
 // would deadlock.)
@@ -126,8 +126,13 @@ export interface QueuedWrite {
  * ```
  */
 export interface StreamSocketOptions {
-  /** Queued bytes above which reads pause until half of them are sent. Default 1 MiB. */
+  /** Queued bytes above which reads pause until half of them are sent. Default 256 KiB. */
   readonly highWater?: number;
+  /**
+   * Queued writes above which reads pause until half of them are done
+   * (each may belong to a fiber holding memory of its own). Default 64.
+   */
+  readonly maxQueuedWrites?: number;
 }
 
 /**
@@ -149,7 +154,8 @@ const smallSlabs = new Slabs(SMALL_SLAB, 256);
 const largeSlabs = new Slabs(HANDOVER_MAX, 32);
 /** How long a close waits for a handed-over write to go out before it closes anyway. */
 const LINGER_MS = 30_000;
-const DEFAULT_HIGH_WATER = 1024 * 1024;
+const DEFAULT_HIGH_WATER = 256 * 1024;
+const DEFAULT_MAX_QUEUED_WRITES = 64;
 
 const NOTHING: unique symbol = Symbol("nothing");
 const EMPTY = new Uint8Array(0);
@@ -188,6 +194,7 @@ export class StreamSocket {
 
   private readonly buffer = new ReadBuffer();
   private readonly highWater: number;
+  private readonly maxQueuedWrites: number;
   private readMax = DEFAULT_MAX_READ;
   private readBorrow = false;
   private readWaiter: ReadWaiter | undefined = undefined;
@@ -222,6 +229,7 @@ export class StreamSocket {
   /** Wraps an open Deno connection; the socket owns it from now on. */
   constructor(readonly raw: Deno.Conn, options?: StreamSocketOptions) {
     this.highWater = options?.highWater ?? DEFAULT_HIGH_WATER;
+    this.maxQueuedWrites = options?.maxQueuedWrites ?? DEFAULT_MAX_QUEUED_WRITES;
   }
 
   private remoteCache: Address | undefined = undefined;
@@ -527,13 +535,21 @@ export class StreamSocket {
   /** Counts queued bytes; pauses reads past the high-water mark. */
   private addBacklog(n: number): void {
     this.backlog += n;
-    if (!this.readPaused && this.backlog > this.highWater) this.readPaused = true;
+    if (
+      !this.readPaused &&
+      (this.backlog > this.highWater || this.queue.length > this.maxQueuedWrites)
+    ) {
+      this.readPaused = true;
+    }
   }
 
   /** Uncounts queued bytes; resumes reads once half of the high-water mark is left. */
   private subtractBacklog(n: number): void {
     this.backlog -= n;
-    if (this.readPaused && this.backlog <= this.highWater / 2) {
+    if (
+      this.readPaused && this.backlog <= this.highWater / 2 &&
+      this.queue.length <= this.maxQueuedWrites / 2
+    ) {
       this.readPaused = false;
       // A reader that waited for the backlog to drain reads now.
       if (this.readWaiter !== undefined && !this.closed) this.startRawRead();

@@ -65,7 +65,3 @@ export const scopedConnection = <E>(
   wrap: (conn: Deno.Conn) => Connection.Connection = Connection.fromDeno,
 ): Effect.Effect<Connection.Connection, E, Scope.Scope> =>
   acquireInterruptible(Effect.map(open, wrap), (conn) => conn.close);
-
-/** True when `Deno.listenDatagram` exists, i.e. the program runs with --unstable-net. */
-export const hasUnstableNet = (): boolean =>
-  typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function";

@@ -30,7 +30,7 @@
  * ```ts
  * import * as Socket from "@effect/platform/Socket";
  * import { Effect } from "effect";
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const program = Effect.gen(function* () {
  *   const socket = yield* Socket.Socket;
@@ -69,7 +69,7 @@ import * as Unix from "../Unix.ts";
  *
  * @example
  * ```ts
- * import type { DenoSocket } from "@fibernet/socket";
+ * import type { DenoSocket } from "@fibernet/socket/platform";
  * const options: DenoSocket.Options = {
  *   openTimeout: "5 seconds",
  *   closeCodeIsError: (code) => code !== 1000,
@@ -99,7 +99,7 @@ export interface Options {
  *
  * @example
  * ```ts
- * import type { DenoSocket } from "@fibernet/socket";
+ * import type { DenoSocket } from "@fibernet/socket/platform";
  * const tcp: DenoSocket.NetOptions = { host: "127.0.0.1", port: 9999, noDelay: true };
  * const unix: DenoSocket.NetOptions = { path: "/tmp/app.sock" };
  * ```
@@ -134,7 +134,8 @@ export type NetOptions =
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { Address, DenoSocket } from "@fibernet/socket";
+ * import { Address } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const peer = Effect.map(DenoSocket.Connection, (conn) => Address.format(conn.remoteAddress));
  * ```
@@ -150,7 +151,7 @@ export interface Connection {
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const bytes = Effect.map(DenoSocket.Connection, (conn) => conn.bytesRead);
  * ```
  */
@@ -347,7 +348,8 @@ const connections = new WeakMap<Socket.Socket, () => Conn.Connection | undefined
  * ```ts
  * import type * as Socket from "@effect/platform/Socket";
  * import { Effect, Option } from "effect";
- * import { Address, DenoSocket } from "@fibernet/socket";
+ * import { Address } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const handler = (socket: Socket.Socket) =>
  *   Option.match(DenoSocket.connection(socket), {
@@ -369,7 +371,8 @@ export const connection = (socket: Socket.Socket): Option.Option<Conn.Connection
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocket, Tcp } from "@fibernet/socket";
+ * import { Tcp } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const socket = DenoSocket.make(Tcp.connect("127.0.0.1:9999", { keepAlive: true }), {
  *   openTimeout: "3 seconds",
@@ -404,7 +407,8 @@ export const make = <E, R>(
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocket, Server } from "@fibernet/socket";
+ * import { Server } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * // Serve with this library's Server and hand each connection to platform code.
  * const handler: Server.Handler<unknown, never> = (conn) =>
@@ -422,7 +426,8 @@ export const makeConnection = (
  *
  * @example
  * ```ts
- * import { DenoSocket, type Connection } from "@fibernet/socket";
+ * import { type Connection } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const toSocket = (conn: Connection.Connection) => DenoSocket.fromConnection(conn);
  * ```
  */
@@ -441,7 +446,7 @@ const isAddress = (u: unknown): u is Address.Address =>
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const program = Effect.gen(function* () {
  *   const socket = yield* DenoSocket.makeNet({ host: "127.0.0.1", port: 9999 });
@@ -473,7 +478,7 @@ export const makeNet = (
  *
  * @example
  * ```ts
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const socket = DenoSocket.makeTcp("127.0.0.1:9999", { noDelay: true, openTimeout: "2 seconds" });
  * ```
  */
@@ -491,7 +496,7 @@ export const makeTcp = (
  *
  * @example
  * ```ts
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const socket = DenoSocket.makeUnix("/tmp/app.sock");
  * ```
  */
@@ -507,7 +512,7 @@ export const makeUnix = (
  * @example
  * ```ts
  * import { Chunk, Stream } from "effect";
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  *
  * const replies = Stream.make(Chunk.of(new TextEncoder().encode("hi"))).pipe(
  *   Stream.flattenChunks,
@@ -533,7 +538,7 @@ export const makeNetChannel = <IE = never>(
  *
  * @example
  * ```ts
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const SocketLive = DenoSocket.layerNet({ host: "127.0.0.1", port: 9999 });
  * ```
  */
@@ -548,7 +553,8 @@ export const layerNet = (
  *
  * @example
  * ```ts
- * import { DenoSocket, Tcp } from "@fibernet/socket";
+ * import { Tcp } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const SocketLive = DenoSocket.layer(Tcp.connect("127.0.0.1:9999", { keepAlive: true }));
  * ```
  */
@@ -565,7 +571,7 @@ export const layer = <E, R>(
  *
  * @example
  * ```ts
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const socket = DenoSocket.makeTls("localhost:8443", { caFiles: ["./ca.pem"] });
  * ```
  */
@@ -581,7 +587,7 @@ export const makeTls = (
  *
  * @example
  * ```ts
- * import { DenoSocket } from "@fibernet/socket";
+ * import { DenoSocket } from "@fibernet/socket/platform";
  * const SocketLive = DenoSocket.layerTls("localhost:8443", { caFiles: ["./ca.pem"] });
  * ```
  */

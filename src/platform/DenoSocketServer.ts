@@ -26,7 +26,7 @@
  * ```ts
  * import * as SocketServer from "@effect/platform/SocketServer";
  * import { Effect } from "effect";
- * import { DenoSocketServer } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  *
  * const echo = Effect.gen(function* () {
  *   const server = yield* SocketServer.SocketServer;
@@ -66,7 +66,7 @@ import * as DenoSocket from "./DenoSocket.ts";
  *
  * @example
  * ```ts
- * import type { DenoSocketServer } from "@fibernet/socket";
+ * import type { DenoSocketServer } from "@fibernet/socket/platform";
  * const tcp: DenoSocketServer.ListenOptions = { host: "127.0.0.1", port: 0, backlog: 128 };
  * const unix: DenoSocketServer.ListenOptions = { path: "/tmp/app.sock", replaceStale: true };
  * ```
@@ -95,7 +95,7 @@ export type ListenOptions =
  *
  * @example
  * ```ts
- * import type { DenoSocketServer } from "@fibernet/socket";
+ * import type { DenoSocketServer } from "@fibernet/socket/platform";
  * const options: DenoSocketServer.ServerOptions = {
  *   maxConnections: 1000,
  *   idleTimeout: "1 minute",
@@ -114,7 +114,7 @@ export interface ServerOptions extends Server.Options {
  *
  * @example
  * ```ts
- * import type { DenoSocketServer } from "@fibernet/socket";
+ * import type { DenoSocketServer } from "@fibernet/socket/platform";
  * const options: DenoSocketServer.Options = { port: 3000, maxConnections: 100 };
  * ```
  */
@@ -172,7 +172,8 @@ const reportFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<void> =>
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocketServer, Tcp } from "@fibernet/socket";
+ * import { Tcp } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  *
  * const program = Effect.gen(function* () {
  *   const listener = yield* Tcp.listen("127.0.0.1:0");
@@ -222,7 +223,7 @@ export const fromListener = (
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { DenoSocketServer } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  *
  * const program = Effect.gen(function* () {
  *   const server = yield* DenoSocketServer.make({ host: "127.0.0.1", port: 0 });
@@ -256,7 +257,7 @@ export const make = (
  *
  * @example
  * ```ts
- * import { DenoSocketServer } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  * const ServerLive = DenoSocketServer.layer({ port: 3000, idleTimeout: "1 minute" });
  * ```
  */
@@ -274,7 +275,8 @@ export const layer = (
  * @example
  * ```ts
  * import { Layer } from "effect";
- * import { DenoSocketServer, Tcp } from "@fibernet/socket";
+ * import { Tcp } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  *
  * const ServerLive = DenoSocketServer.layerListener({ maxConnections: 100 }).pipe(
  *   Layer.provide(Tcp.layer("127.0.0.1:3000")),
@@ -295,7 +297,7 @@ export const layerListener = (
  *
  * @example
  * ```ts
- * import { DenoSocketServer } from "@fibernet/socket";
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
  * const ServerLive = DenoSocketServer.layerTls("127.0.0.1:8443", {
  *   certFile: "./cert.pem",
  *   keyFile: "./key.pem",

@@ -48,7 +48,7 @@ export const echo: Server.Handler<SocketError.SocketError, never> = (conn) =>
   Connection.forEachChunk(conn, conn.write);
 
 /** Starts a server on a free loopback TCP port in the current scope; returns it. */
-export const startServer = <E, R>(
+export const startServer = <E = never, R = never>(
   handler: Server.Handler<E, R> | Server.Loop,
   options?: Server.Options,
 ): Effect.Effect<Server.Server, SocketError.SocketError, Scope.Scope | Exclude<R, Scope.Scope>> =>

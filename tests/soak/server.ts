@@ -26,8 +26,8 @@ import { Context, Effect, Layer, Metric, Option } from "effect";
 import {
   Address,
   Connection,
+  DenoRuntime,
   FileTransfer,
-  Runtime,
   Server,
   type SocketError,
   Tcp,
@@ -173,7 +173,7 @@ const all = Layer.mergeAll(
   }),
 );
 
-Runtime.runMain(
+DenoRuntime.runMain(
   Effect.gen(function* () {
     yield* Effect.sync(() => console.log(`SOAK-READY ${JSON.stringify(ports)}`));
     return yield* Effect.never;

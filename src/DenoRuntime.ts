@@ -15,9 +15,9 @@
  *
  * ```ts
  * import { Effect } from "effect";
- * import { Runtime } from "@fibernet/socket";
+ * import { DenoRuntime } from "@fibernet/socket";
  *
- * Runtime.runMain(Effect.log("hello"));
+ * DenoRuntime.runMain(Effect.log("hello"));
  * ```
  *
  * @module
@@ -32,8 +32,8 @@ import * as Logger from "effect/Logger";
  *
  * @example
  * ```ts
- * import type { Runtime } from "@fibernet/socket";
- * const options: Runtime.RunMainOptions = { disableErrorReporting: true };
+ * import type { DenoRuntime } from "@fibernet/socket";
+ * const options: DenoRuntime.RunMainOptions = { disableErrorReporting: true };
  * ```
  */
 export interface RunMainOptions {
@@ -58,8 +58,8 @@ const stderrLogger = Logger.replace(
  * @example
  * ```ts
  * import { Exit } from "effect";
- * import { Runtime } from "@fibernet/socket";
- * Runtime.defaultTeardown(Exit.void, (code) => console.log(code)); // 0
+ * import { DenoRuntime } from "@fibernet/socket";
+ * DenoRuntime.defaultTeardown(Exit.void, (code) => console.log(code)); // 0
  * ```
  */
 export const defaultTeardown = (
@@ -77,12 +77,12 @@ export const defaultTeardown = (
  * @example
  * ```ts
  * import { Effect, Layer } from "effect";
- * import { Runtime, Server, Tcp } from "@fibernet/socket";
+ * import { DenoRuntime, Server, Tcp } from "@fibernet/socket";
  *
  * const App = Server.serveForever((conn) => conn.write("hi\n")).pipe(
  *   Layer.provide(Tcp.layer("127.0.0.1:9999")),
  * );
- * Runtime.runMain(Layer.launch(App));
+ * DenoRuntime.runMain(Layer.launch(App));
  * ```
  */
 export const runMain = <E, A>(

@@ -1,0 +1,45 @@
+/**
+ * This library with the handler written plainly, as the README and the
+ * Framing docs show it: an `Effect.gen` loop that reads a frame
+ * (`Framing.lines().reader(conn)`, `codec.readFrame(conn)`) and writes the
+ * reply with the codec (`lines.write`, `codec.write`), until the peer closes.
+ * Each connection's handler runs in a fiber.
+ *
+ *   deno run --allow-net bench/servers/lib.ts --proto line --port 0
+ *
+ * @module
+ */
+import { Effect, Option } from "effect";
+import { type Connection, Framing } from "../../mod.ts";
+import { parseServerArgs } from "./args.ts";
+import { runLibraryServer, unsupported } from "./library.ts";
+
+const lines = Framing.lines();
+const codec = Framing.lengthPrefixed(); // 4-byte big-endian length, 8 MiB at most
+
+/** Answers each line with itself. */
+const lineHandler = (conn: Connection.Connection) =>
+  Effect.gen(function* () {
+    const reader = lines.reader(conn);
+    while (true) {
+      const line = yield* reader.read;
+      if (Option.isNone(line)) return;
+      yield* lines.write(conn, line.value);
+    }
+  });
+
+/** Answers each length-prefixed frame with itself. */
+const frameHandler = (conn: Connection.Connection) =>
+  Effect.gen(function* () {
+    while (true) {
+      const frame = yield* codec.readFrame(conn);
+      if (Option.isNone(frame)) return;
+      yield* codec.write(conn, frame.value);
+    }
+  });
+
+if (import.meta.main) {
+  const args = parseServerArgs(Deno.args);
+  if (args.proto === "echo") unsupported("lib", args.proto);
+  runLibraryServer(args, args.proto === "line" ? lineHandler : frameHandler);
+}
