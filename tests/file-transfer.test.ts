@@ -2,115 +2,32 @@ import { describe, it } from "@effect/vitest";
 import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Stream } from "effect";
 import { expect } from "vitest";
 import { type Address, type Connection, FileTransfer, Framing, Listener, Tcp } from "../mod.ts";
-import { createHasher, Sha256, toHex } from "../src/core/sha256.ts";
-import { concatBytes, pattern, sameBytes } from "./_support/bytes.ts";
+import { createHasher, Sha256 } from "../src/core/sha256.ts";
+import { pattern, sameBytes } from "./_support/bytes.ts";
 import { tempDir } from "./_support/paths.ts";
 import { python } from "./_support/process.ts";
 import { needs } from "./_support/needs.ts";
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-const TIMEOUT = 30_000;
-const bounded = <A, E, R>(self: Effect.Effect<A, E, R>, seconds = 20) =>
-  Effect.timeoutFail(self, {
-    duration: `${seconds} seconds`,
-    onTimeout: () => new Error(`test did not finish within ${seconds} s`),
-  });
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const frames = Framing.lengthPrefixed({ maxFrameLength: 64 * 1024 });
-const HELLO = new Uint8Array([0x46, 0x4e, 0x46, 0x54, 0x01]);
-
-const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
-const jsonFrame = (value: unknown): Uint8Array =>
-  Either.getOrThrow(frames.encode(JSON.stringify(value)));
-
-const subtleHex = (data: Uint8Array): Promise<string> =>
-  crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>).then((d) =>
-    toHex(new Uint8Array(d))
-  );
-
-const writeFile = (path: string, data: Uint8Array) =>
-  Effect.promise(() => Deno.writeFile(path, data));
-const readFile = (path: string) => Effect.promise(() => Deno.readFile(path));
-const listDir = (dir: string) =>
-  Effect.promise(async () => {
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-    return names.sort();
-  });
-
-/** A source file in its own temp dir, and an empty target dir. */
-const setup = (content: Uint8Array, name = "data.bin") =>
-  Effect.gen(function* () {
-    const srcDir = yield* tempDir;
-    const dir = yield* tempDir;
-    const path = `${srcDir}/${name}`;
-    yield* writeFile(path, content);
-    return { path, dir };
-  });
-
-/** Accepts one connection and runs `receive` on it; `result` waits for the outcome. */
-const receiveOnce = (dir: string, options?: Omit<FileTransfer.ReceiveOptions, "dir">) =>
-  Effect.gen(function* () {
-    const listener = yield* Tcp.listen("127.0.0.1:0");
-    const fiber = yield* Effect.fork(
-      Effect.scoped(
-        Effect.flatMap(
-          Listener.acceptScoped(listener),
-          (conn) => FileTransfer.receive(conn, { dir, ...options }),
-        ),
-      ),
-    );
-    return {
-      address: listener.address,
-      fiber,
-      result: Effect.either(Fiber.join(fiber)),
-    };
-  });
-
-const sendTo = (address: Address.Address, path: string, options?: FileTransfer.SendOptions) =>
-  Effect.either(
-    Effect.scoped(
-      Effect.flatMap(Tcp.connect(address), (conn) => FileTransfer.send(conn, path, options)),
-    ),
-  );
-
-/** A raw peer for crafting protocol violations. */
-const rawClient = (address: Address.Address) => Tcp.connect(address);
-
-const readJsonFrame = (conn: Connection.Connection) =>
-  Effect.map(
-    frames.readFrame(conn),
-    (frame) =>
-      Option.map(frame, (bytes) => JSON.parse(decoder.decode(bytes)) as Record<string, unknown>),
-  );
-
-const expectFailure = (
-  result: Either.Either<unknown, unknown>,
-  reason: FileTransfer.Reason,
-  detail?: RegExp,
-): FileTransfer.FileTransferError => {
-  if (Either.isRight(result)) throw new Error(`expected ${reason}, got success`);
-  const error = result.left;
-  expect(error).toBeInstanceOf(FileTransfer.FileTransferError);
-  const e = error as FileTransfer.FileTransferError;
-  expect(e.reason, e.message).toBe(reason);
-  if (detail) expect(e.message).toMatch(detail);
-  return e;
-};
-
-const expectSuccess = <A>(result: Either.Either<A, unknown>): A => {
-  if (Either.isLeft(result)) {
-    throw new Error(
-      `expected success, got ${String((result.left as Error)?.message ?? result.left)}`,
-    );
-  }
-  return result.right;
-};
+import {
+  bounded,
+  concat,
+  decoder,
+  encoder,
+  expectFailure,
+  expectSuccess,
+  frames,
+  HELLO,
+  jsonFrame,
+  listDir,
+  rawClient,
+  readFile,
+  readJsonFrame,
+  receiveOnce,
+  sendTo,
+  setup,
+  subtleHex,
+  TIMEOUT,
+  writeFile,
+} from "./_support/transfer.ts";
 
 // ---------------------------------------------------------------------------
 // SHA-256

@@ -217,11 +217,14 @@ type CreateHash = (algorithm: "sha256") => {
 let nativeHash: Promise<CreateHash | undefined> | undefined;
 
 /**
- * A SHA-256 hasher: the runtime's native incremental one (`node:crypto`,
+ * Makes SHA-256 hashers: the runtime's native incremental one (`node:crypto`,
  * about ten times faster) when it loads, else {@link Sha256}. Both are
- * checked against Web Crypto's `digest` by the tests.
+ * checked against Web Crypto's `digest` by the tests. Only loading is
+ * asynchronous: a transfer loads first, and makes its hasher once data comes.
  */
-export const createHasher = async (engine: "auto" | "portable" = "auto"): Promise<Hasher> => {
+export const hasherFactory = async (
+  engine: "auto" | "portable" = "auto",
+): Promise<() => Hasher> => {
   if (engine === "auto") {
     nativeHash ??= import("node:crypto").then(
       (mod) => mod.createHash as unknown as CreateHash,
@@ -229,13 +232,18 @@ export const createHasher = async (engine: "auto" | "portable" = "auto"): Promis
     );
     const createHash = await nativeHash;
     if (createHash !== undefined) {
-      const hash = createHash("sha256");
-      return {
-        update: (data) => void hash.update(data),
-        hex: () => hash.digest("hex"),
+      return () => {
+        const hash = createHash("sha256");
+        return { update: (data) => void hash.update(data), hex: () => hash.digest("hex") };
       };
     }
   }
-  const hash = new Sha256();
-  return { update: (data) => void hash.update(data), hex: () => hash.hex() };
+  return () => {
+    const hash = new Sha256();
+    return { update: (data) => void hash.update(data), hex: () => hash.hex() };
+  };
 };
+
+/** A SHA-256 hasher (see {@link hasherFactory}). */
+export const createHasher = async (engine: "auto" | "portable" = "auto"): Promise<Hasher> =>
+  (await hasherFactory(engine))();
