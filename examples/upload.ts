@@ -53,7 +53,9 @@ const LIMITS = {
   maxSize: 64 * MiB,
   maxConnections: 16,
   silence: Duration.seconds(30),
+  // 64 MiB in 10 minutes needs about 110 KiB/s; a slower peer is cut off.
   perUpload: Duration.minutes(10),
+  minRate: { bytes: MiB, per: Duration.seconds(20) },
 };
 
 const units = (bytes: number): string =>
@@ -152,11 +154,9 @@ const serve = (command: ServeCommand): Effect.Effect<void, RunError> =>
         maxSize: command.maxSize,
         overwrite: command.overwrite,
         timeout: LIMITS.silence,
+        deadline: LIMITS.perUpload,
+        minRate: LIMITS.minRate,
       }).pipe(
-        Effect.timeoutFail({
-          duration: LIMITS.perUpload,
-          onTimeout: () => new RunError({ message: "the upload took too long" }),
-        }),
         // The name and the error (which may quote the peer) come from the peer.
         Effect.flatMap((r) =>
           say(
@@ -178,7 +178,8 @@ const serve = (command: ServeCommand): Effect.Effect<void, RunError> =>
         say(
           `receiving files into ${command.dir} on ${Address.format(s.address)}\n` +
             `limits: files up to ${units(command.maxSize)}, ${LIMITS.maxConnections} uploads ` +
-            `at once, ${Duration.format(LIMITS.silence)} of silence or ` +
+            `at once, ${Duration.format(LIMITS.silence)} of silence, less than ` +
+            `${units(LIMITS.minRate.bytes)} per ${Duration.format(LIMITS.minRate.per)} or ` +
             `${Duration.format(LIMITS.perUpload)} in all end an upload`,
         ),
         Effect.never,
