@@ -3,7 +3,8 @@
 // see what it has to do differently.
 //
 // - One scheduler task queue for all connection fibers (the default
-//   scheduler keeps a queue per fiber in a WeakMap).
+//   scheduler keeps a queue per fiber in a WeakMap), and a fiber resumed from
+//   an I/O callback runs at once rather than a microtask later.
 // - A Scope that is only made if the handler uses it.
 // - A connection fiber starts with its log annotation and its Scope in the
 //   FiberRefs it is forked with, instead of Effects that set and restore them.
@@ -19,10 +20,23 @@ import * as Runtime from "effect/Runtime";
 import * as Scheduler from "effect/Scheduler";
 import * as Scope from "effect/Scope";
 
-/** Effect's default scheduler, with one task queue for every fiber. */
+// Set by Effect 3's fiber runtime while a fiber runs (see fiberRuntime.ts,
+// drainQueueOnCurrentThread); undefined between fibers.
+const CURRENT_FIBER = "effect/FiberCurrent";
+
+/**
+ * Effect's default scheduler, with one task queue for every fiber, except
+ * that a fiber resumed while no fiber is running (from a socket's I/O
+ * callback, at the top of a microtask) runs at once, instead of one more
+ * microtask later through the queue. A fiber resumed from inside another
+ * fiber's run still goes through the queue, so runs never nest.
+ */
 const sharedScheduler: Scheduler.Scheduler = {
   shouldYield: (fiber) => Scheduler.defaultScheduler.shouldYield(fiber),
-  scheduleTask: (task, priority) => Scheduler.defaultScheduler.scheduleTask(task, priority),
+  scheduleTask: (task, priority) => {
+    if ((globalThis as Record<string, unknown>)[CURRENT_FIBER] === undefined) return task();
+    Scheduler.defaultScheduler.scheduleTask(task, priority);
+  },
 };
 
 /**
