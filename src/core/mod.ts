@@ -11,6 +11,11 @@
  * - {@link CopyLoop}: copies one socket to another (an echo: to itself).
  * - {@link ServeLoop}: a server's accept loop with a connection limit,
  *   back-off, an idle and stalled-write sweep, and a drain at shutdown.
+ * - Framing: {@link LengthPrefixedCodec} and {@link DelimitedCodec}, each
+ *   with one push decoder ({@link FrameDecoder}: bytes in, frames out, no
+ *   I/O) and an encoder; {@link SocketFrameReader} decodes straight from a
+ *   socket, {@link tryWriteFrame} / {@link enqueueFrame} write frames without
+ *   a buffer per frame.
  *
  * ```ts
  * import { CopyLoop, StreamListener } from "@fibernet/socket/core";
@@ -26,6 +31,21 @@
  *   },
  * };
  * waiter.onAcceptable();
+ * ```
+ *
+ * Decoding frames needs no socket at all:
+ *
+ * ```ts
+ * import { DelimitedCodec, FrameError } from "@fibernet/socket/core";
+ *
+ * const decoder = DelimitedCodec.lines({ maxLength: 1024 }).decoder();
+ * for (const chunk of ["hel", "lo\r\nwor", "ld\n"]) {
+ *   decoder.push(new TextEncoder().encode(chunk));
+ *   for (let line = decoder.next(); line !== undefined; line = decoder.next()) {
+ *     if (line instanceof FrameError) throw new Error(line.message);
+ *     console.log(new TextDecoder().decode(line)); // "hello", then "world"
+ *   }
+ * }
  * ```
  *
  * @module
@@ -52,3 +72,11 @@ export {
   type ServeSettings,
   Session,
 } from "./serve_loop.ts";
+export { encodeFrame, type FrameDecoder, type FrameEncoder } from "./framing/codec.ts";
+export { FrameError } from "./framing/frame_error.ts";
+export { LengthPrefixedCodec, type LengthPrefixedConfig } from "./framing/length_prefixed.ts";
+export { LengthPrefixedDecoder } from "./framing/length_prefixed_decoder.ts";
+export { DelimitedCodec, type DelimitedOptions } from "./framing/delimited.ts";
+export { DelimitedDecoder } from "./framing/delimited_decoder.ts";
+export { type FramePoll, SocketFrameReader } from "./framing/socket_frame_reader.ts";
+export { enqueueFrame, QueuedFrame, tryWriteFrame } from "./framing/socket_frame_writer.ts";

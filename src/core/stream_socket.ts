@@ -13,7 +13,7 @@
 // the replies is pushed back by TCP instead of growing memory. (A single
 // large write does not pause reads: a peer that sends while it receives
 // would deadlock.)
-import { Slabs } from "./bytes.ts";
+import { copyOwned, Slabs } from "./bytes.ts";
 import { ReadBuffer } from "./read_buffer.ts";
 import { type Address, format, fromDeno } from "./address.ts";
 
@@ -190,6 +190,10 @@ export class StreamSocket {
   private readonly highWater: number;
   private readMax = DEFAULT_MAX_READ;
   private readBorrow = false;
+  /** The caller's buffer the next raw read fills (`pollReadInto`), else the read buffer. */
+  private readTarget: Uint8Array | undefined = undefined;
+  /** The caller's buffer the raw read in flight (or parked) went into, if not the read buffer. */
+  private rawTarget: Uint8Array | undefined = undefined;
   private readWaiter: ReadWaiter | undefined = undefined;
   /** A raw read is in flight. */
   private reading = false;
@@ -197,6 +201,8 @@ export class StreamSocket {
   private parked: number | null | IoFailure | typeof NOTHING = NOTHING;
   /** Bytes read but not yet returned (a read asked for less, or a caller gave them back). */
   private leftover: Uint8Array | undefined = undefined;
+  /** The leftover is a view of the read buffer (lent): a read that must own its chunk copies it. */
+  private leftoverLent = false;
   private eof = false;
   private closed = false;
   private rawClosed = false;
@@ -262,7 +268,47 @@ export class StreamSocket {
   pollRead(maxBytes: number, borrow: boolean, waiter: ReadWaiter): ReadResult | typeof PENDING {
     this.readMax = maxBytes;
     this.readBorrow = borrow;
+    this.readTarget = undefined;
     if (this.hasResult()) return this.take();
+    this.readWaiter = waiter;
+    if (!this.readPaused) this.startRawRead();
+    return PENDING;
+  }
+
+  /**
+   * Reads straight into `target` (a large frame's own buffer): the number of
+   * bytes put there, end of stream (`null`), a failure, or PENDING, in which
+   * case `waiter` hears once a poll can complete. Bytes already read are
+   * copied in; otherwise the raw read fills `target` itself. Poll again with
+   * a view starting at the same place: a raw read that completed while nobody
+   * waited is found there.
+   */
+  pollReadInto(
+    target: Uint8Array,
+    waiter: ReadWaiter,
+  ): number | null | IoFailure | typeof PENDING {
+    const parked = this.parked;
+    const into = this.rawTarget;
+    if (
+      typeof parked === "number" && into !== undefined && into.buffer === target.buffer &&
+      into.byteOffset === target.byteOffset
+    ) {
+      this.parked = NOTHING;
+      this.rawTarget = undefined;
+      this.readWaitingSince = undefined;
+      this.bytesRead += parked;
+      return parked;
+    }
+    this.readMax = target.length;
+    this.readBorrow = true;
+    this.readTarget = undefined;
+    if (this.hasResult()) {
+      const chunk = this.take();
+      if (chunk === null || chunk instanceof IoFailure) return chunk;
+      target.set(chunk);
+      return chunk.length;
+    }
+    this.readTarget = target;
     this.readWaiter = waiter;
     if (!this.readPaused) this.startRawRead();
     return PENDING;
@@ -273,18 +319,25 @@ export class StreamSocket {
     if (this.readWaiter === waiter) this.readWaiter = undefined;
   }
 
-  /** Puts bytes back in front of the stream: the next read returns them first. */
-  unread(bytes: Uint8Array): void {
+  /**
+   * Puts bytes back in front of the stream: the next read returns them
+   * first. `lent`: `bytes` is (part of) a chunk this socket lent, given back
+   * unchanged before the next read; it is then not copied unless a read that
+   * must own its chunk takes it.
+   */
+  unread(bytes: Uint8Array, lent = false): void {
     if (bytes.length === 0) return;
     const left = this.leftover;
     if (left === undefined) {
       this.leftover = bytes;
+      this.leftoverLent = lent;
       return;
     }
     const joined = new Uint8Array(bytes.length + left.length);
     joined.set(bytes);
     joined.set(left, bytes.length);
     this.leftover = joined;
+    this.leftoverLent = false;
   }
 
   /** Whether a poll can complete now (data, end of stream or a failure waiting). */
@@ -308,28 +361,43 @@ export class StreamSocket {
       return null;
     }
     this.bytesRead += parked;
-    const chunk = this.buffer.chunk(parked, this.readBorrow);
+    const into = this.rawTarget;
+    let chunk: Uint8Array;
+    let lent = this.readBorrow;
+    if (into === undefined) {
+      chunk = this.buffer.chunk(parked, this.readBorrow);
+    } else {
+      // A raw read into a caller's buffer that nobody came back for: its bytes, copied.
+      this.rawTarget = undefined;
+      chunk = into.slice(0, parked);
+      lent = false;
+    }
     if (parked <= this.readMax) return chunk;
     this.leftover = chunk.subarray(this.readMax);
+    this.leftoverLent = lent;
     return chunk.subarray(0, this.readMax);
   }
 
-  /** At most `maxBytes` of the leftover bytes. */
+  /** At most `maxBytes` of the leftover bytes (copied if lent and the read must own them). */
   private takeLeftover(maxBytes: number): Uint8Array {
     const left = this.leftover!;
+    let part: Uint8Array;
     if (left.length <= maxBytes) {
       this.leftover = undefined;
-      return left;
+      part = left;
+    } else {
+      this.leftover = left.subarray(maxBytes);
+      part = left.subarray(0, maxBytes);
     }
-    this.leftover = left.subarray(maxBytes);
-    return left.subarray(0, maxBytes);
+    return this.leftoverLent && !this.readBorrow ? copyOwned(part) : part;
   }
 
   /** Starts one raw read into the buffer, unless one is in flight. */
   private startRawRead(): void {
     if (this.reading) return;
     this.reading = true;
-    const target = this.buffer.forRead();
+    const target = this.readTarget ?? this.buffer.forRead();
+    this.rawTarget = this.readTarget;
     this.readWaitingSince = Date.now();
     let pending: Promise<number | null>;
     try {
