@@ -61,6 +61,7 @@ import { DelimitedCodec } from "./core/framing/delimited.ts";
 import {
   frameFailure,
   frameReader,
+  type FrameReaders,
   prefixed,
   readOneFrame,
   socketOf,
@@ -617,6 +618,8 @@ export const lengthPrefixed = (options?: LengthPrefixedOptions): LengthPrefixed 
   new LengthPrefixedCodec(new core.LengthPrefixedCodec(options));
 
 class LengthPrefixedCodec extends BaseCodec implements LengthPrefixed {
+  private readonly frameReaders: FrameReaders = new WeakMap();
+
   constructor(protected readonly core: core.LengthPrefixedCodec) {
     super();
   }
@@ -648,7 +651,7 @@ class LengthPrefixedCodec extends BaseCodec implements LengthPrefixed {
   }
 
   readFrame<E>(source: ByteSource<E>): Effect.Effect<Option.Option<Uint8Array>, E | DecodeError> {
-    return readOneFrame(() => this.core.decoder(), source);
+    return readOneFrame(() => this.core.decoder(), source, this.frameReaders);
   }
 
   header(length: number): Either.Either<Uint8Array, EncodeError> {

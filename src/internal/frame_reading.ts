@@ -223,11 +223,13 @@ export const frameReader = <E>(decoder: FrameDecoder, source: Source<E>): Frames
 };
 
 /**
- * One frame read from a socket by a decoder of its own (`readFrame`).
- * Interrupted while it waits, it gives the bytes of the frame it began back
- * to the socket.
+ * Reads one frame at a time from a socket (`readFrame`), with a decoder of
+ * its own that is empty between frames. Interrupted while it waits inside a
+ * frame, it gives the bytes of that frame back to the socket.
  */
 class SocketFrame implements ReadWaiter {
+  /** A read is in progress (or was interrupted between frames). */
+  busy = false;
   private readonly core: SocketFrameReader;
   private readonly out: Array<Uint8Array> = [];
   private resume:
@@ -242,27 +244,40 @@ class SocketFrame implements ReadWaiter {
     const resume = this.resume;
     if (resume === undefined) return;
     this.resume = undefined;
-    resume(Effect.suspend(() => this.poll()));
+    resume(this.retry);
   }
 
-  poll(): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> {
-    const result = this.core.poll(this.out, 1, this);
-    if (typeof result === "number") return Effect.succeed(Option.some(this.out[0]));
-    if (result === PENDING) {
-      // Between frames there is nothing to give back, and a wait without a
-      // canceller costs half as much.
-      if (this.core.decoder.buffered === 0) {
-        return Effect.async((resume) => {
-          this.resume = resume;
-        });
-      }
-      return Effect.async((resume) => {
-        this.resume = resume;
-        return Effect.sync(() => {
-          this.resume = undefined;
-          this.core.abandon(this);
-        });
+  private readonly retry: Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> = Effect
+    .suspend(() => this.poll());
+
+  /** Waiting between frames: nothing to give back, and no canceller (half the cost). */
+  private readonly waitEmpty: Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =
+    Effect.async((resume) => {
+      this.resume = resume;
+    });
+
+  /** Waiting inside a frame: an interrupt gives its bytes back. */
+  private readonly waitInside: Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> =
+    Effect.async((resume) => {
+      this.resume = resume;
+      return Effect.sync(() => {
+        this.resume = undefined;
+        this.core.abandon(this);
+        this.busy = false;
       });
+    });
+
+  poll(): Effect.Effect<Option.Option<Uint8Array>, ReadError | DecodeError> {
+    const out = this.out;
+    const result = this.core.poll(out, 1, this);
+    if (result === PENDING) {
+      return this.core.decoder.buffered === 0 ? this.waitEmpty : this.waitInside;
+    }
+    this.busy = false;
+    if (typeof result === "number") {
+      const frame = out[0];
+      out.length = 0;
+      return Effect.succeed(Option.some(frame));
     }
     if (result === null) return NONE;
     return Effect.fail(
@@ -270,6 +285,9 @@ class SocketFrame implements ReadWaiter {
     );
   }
 }
+
+/** Each socket's single-frame reader, per codec: reused from one frame to the next. */
+export type FrameReaders = WeakMap<StreamSocket, SocketFrame>;
 
 /**
  * One frame, holding no state between frames: from a socket, one read per
@@ -279,13 +297,19 @@ class SocketFrame implements ReadWaiter {
 export const readOneFrame = <E>(
   decoder: () => FrameDecoder,
   source: Source<E>,
+  readers: FrameReaders,
 ): Effect.Effect<Option.Option<Uint8Array>, E | DecodeError> => {
   const socket = socketOf(source);
   if (socket !== undefined) {
-    return Effect.suspend(() => new SocketFrame(socket, decoder()).poll()) as Effect.Effect<
-      Option.Option<Uint8Array>,
-      E | DecodeError
-    >;
+    return Effect.suspend(() => {
+      let reader = readers.get(socket);
+      if (reader === undefined || reader.busy) {
+        reader = new SocketFrame(socket, decoder());
+        readers.set(socket, reader);
+      }
+      reader.busy = true;
+      return reader.poll();
+    }) as Effect.Effect<Option.Option<Uint8Array>, E | DecodeError>;
   }
   return Effect.suspend(() => {
     const frames = decoder();
