@@ -414,6 +414,48 @@ describe("frames written straight to a connection's socket", () => {
   );
 });
 
+describe("small writes behind a handed-over write are gathered", () => {
+  it.scopedLive(
+    "a burst of small replies goes out in a few raw writes, in order, and a close sends them",
+    () =>
+      Effect.gen(function* () {
+        const codec = Framing.lengthPrefixed({ lengthFieldLength: 2 });
+        const { client, server, log } = yield* recordedClient;
+        const frames = Array.from({ length: 100 }, (_, i) => `reply ${i}`);
+        // One fiber, no reads in between: what a pipelining server's loop does.
+        for (const frame of frames) yield* codec.write(client, frame);
+        yield* client.write("raw\n");
+        yield* client.close;
+        expect(log.writes.length).toBeLessThanOrEqual(10);
+        const reader = codec.reader(server);
+        const got: string[] = [];
+        for (let i = 0; i < frames.length; i++) {
+          got.push(text(Option.getOrThrow(yield* reader.read)));
+        }
+        expect(got).toEqual(frames);
+        expect(text(Option.getOrThrow(yield* reader.rest.read()))).toBe("raw\n");
+      }).pipe(Effect.timeout("10 seconds")),
+    TIMEOUT,
+  );
+
+  it.scopedLive(
+    "a large write between small ones keeps its place: nothing is gathered past a queued write",
+    () =>
+      Effect.gen(function* () {
+        const { client, server } = yield* recordedClient;
+        const big = pattern(4 * 1024 * 1024, 8);
+        const reading = yield* Effect.fork(server.readExactly(2 + big.length + 2));
+        const writes = [encode("A"), encode("B"), big, encode("C"), encode("D")];
+        yield* Effect.forEach(writes, (w) => client.write(w), { concurrency: "unbounded" });
+        const received = yield* Fiber.join(reading);
+        expect(text(received.subarray(0, 2))).toBe("AB");
+        expect(sameBytes(received.subarray(2, 2 + big.length), big)).toBe(true);
+        expect(text(received.subarray(2 + big.length))).toBe("CD");
+      }).pipe(Effect.timeout("10 seconds")),
+    TIMEOUT,
+  );
+});
+
 // ---------------------------------------------------------------------------
 // Without Effect
 // ---------------------------------------------------------------------------
