@@ -15,6 +15,7 @@ import {
   PENDING,
   SocketFrameReader,
   StreamSocket,
+  WRITTEN,
 } from "../src/core/mod.ts";
 import { concatBytes, encode, pattern, sameBytes, text } from "./_support/bytes.ts";
 
@@ -437,6 +438,45 @@ describe("small writes behind a handed-over write are gathered", () => {
       }).pipe(Effect.timeout("10 seconds")),
     TIMEOUT,
   );
+
+  it("a close lets the handed-over write and the gathered ones go out first; abort does not", async () => {
+    // A Deno.Conn whose writes complete only when the test says so.
+    const pending: Array<{ data: Uint8Array; done: (n: number) => void }> = [];
+    let closes = 0;
+    const addr = { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 };
+    const conn = {
+      localAddr: addr,
+      remoteAddr: addr,
+      read: () => new Promise<number | null>(() => {}),
+      write: (data: Uint8Array) =>
+        new Promise<number>((done) => pending.push({ data: data.slice(), done })),
+      close: () => void closes++,
+      closeWrite: () => Promise.resolve(),
+    } as unknown as Deno.Conn;
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+    const socket = new StreamSocket(conn);
+    expect(socket.tryWrite(encode("A"), false)).toBe(WRITTEN); // handed over, going out
+    expect(socket.tryWrite(encode("B"), false)).toBe(WRITTEN); // gathered behind it
+    expect(socket.tryWrite(encode("C"), true)).toBe(WRITTEN);
+    expect(pending.length).toBe(1);
+    expect(socket.unsentBytes).toBe(3);
+    socket.close();
+    expect(closes).toBe(0);
+    pending[0].done(1);
+    await tick();
+    expect(pending.map((p) => text(p.data))).toEqual(["A", "BC"]);
+    expect(closes).toBe(0);
+    pending[1].done(2);
+    await tick();
+    expect(closes).toBe(1);
+
+    const aborted = new StreamSocket(conn);
+    pending.length = 0;
+    expect(aborted.tryWrite(encode("X"), false)).toBe(WRITTEN);
+    expect(aborted.tryWrite(encode("Y"), false)).toBe(WRITTEN);
+    aborted.abort();
+    expect(closes).toBe(2);
+  });
 
   it.scopedLive(
     "a large write between small ones keeps its place: nothing is gathered past a queued write",
