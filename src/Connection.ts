@@ -102,8 +102,10 @@ export interface Connection {
    * Writes every byte (`sendall`); strings are encoded as UTF-8. As with
    * `sendall`, success means the socket has taken the bytes, not that the
    * peer has read them: a small write (up to 16 KiB) with no write ahead of
-   * it is copied and handed to the socket without waiting, and if sending it
-   * fails, the next write or `closeWrite` reports the error. `close` lets
+   * it is copied and handed to the socket without waiting, and so are small
+   * writes behind it (up to 16 KiB more, gathered to go out next in one
+   * write) while no write waits its turn; if sending fails, the next write or
+   * `closeWrite` reports the error. `close` lets
    * handed-over bytes go out first. The caller may reuse `data` at once.
    */
   write(data: Uint8Array | string): Effect.Effect<void, SocketError<WriteReason>>;

@@ -16,6 +16,11 @@
  * - {@link TlsSocket} and {@link listenTls}: TLS, with the handshake done
  *   once within a deadline and its failures explained; a server's descriptor
  *   is released at the deadline even if the client never says a word.
+ * - Framing: {@link LengthPrefixedCodec} and {@link DelimitedCodec}, each
+ *   with one push decoder ({@link FrameDecoder}: bytes in, frames out, no
+ *   I/O) and an encoder; {@link SocketFrameReader} decodes straight from a
+ *   socket, {@link tryWriteFrame} / {@link enqueueFrame} write frames without
+ *   a buffer per frame.
  *
  * ```ts
  * import { CopyLoop, StreamListener } from "@fibernet/socket/core";
@@ -31,6 +36,21 @@
  *   },
  * };
  * waiter.onAcceptable();
+ * ```
+ *
+ * Decoding frames needs no socket at all:
+ *
+ * ```ts
+ * import { DelimitedCodec, FrameError } from "@fibernet/socket/core";
+ *
+ * const decoder = DelimitedCodec.lines({ maxLength: 1024 }).decoder();
+ * for (const chunk of ["hel", "lo\r\nwor", "ld\n"]) {
+ *   decoder.push(new TextEncoder().encode(chunk));
+ *   for (let line = decoder.next(); line !== undefined; line = decoder.next()) {
+ *     if (line instanceof FrameError) throw new Error(line.message);
+ *     console.log(new TextDecoder().decode(line)); // "hello", then "world"
+ *   }
+ * }
  * ```
  *
  * @module
@@ -98,3 +118,11 @@ export { handshakeFailure, handshakeTimeout, type Side } from "./tls/explain.ts"
 export { alertDetail } from "./tls/alert.ts";
 export { startTlsFailure, startTlsRefusal } from "./tls/start_tls.ts";
 export type { HandshakeReason } from "./tls/reasons.ts";
+export { encodeFrame, type FrameDecoder, type FrameEncoder } from "./framing/codec.ts";
+export { FrameError } from "./framing/frame_error.ts";
+export { LengthPrefixedCodec, type LengthPrefixedConfig } from "./framing/length_prefixed.ts";
+export { LengthPrefixedDecoder } from "./framing/length_prefixed_decoder.ts";
+export { DelimitedCodec, type DelimitedOptions } from "./framing/delimited.ts";
+export { DelimitedDecoder } from "./framing/delimited_decoder.ts";
+export { type FramePoll, SocketFrameReader } from "./framing/socket_frame_reader.ts";
+export { enqueueFrame, QueuedFrame, tryWriteFrame } from "./framing/socket_frame_writer.ts";

@@ -8,12 +8,15 @@
 //
 // Writes write every byte. A small write with nothing ahead of it is copied
 // and handed to the socket at once (as `send` into the kernel's buffer);
-// others wait their turn in a queue. While more than `highWater` bytes (or
-// `maxQueuedWrites` writes) wait in that queue, reads pause, so a peer that floods requests without reading
+// small writes behind a handed-over one are gathered into one buffer that
+// goes out next, in one raw write (a pipelining peer's replies cost one
+// write, not one each); others wait their turn in a queue. While more than
+// `highWater` bytes (or `maxQueuedWrites` writes) wait in that queue, reads
+// pause, so a peer that floods requests without reading
 // the replies is pushed back by TCP instead of growing memory. (A single
 // large write does not pause reads: a peer that sends while it receives
 // would deadlock.)
-import { Slabs } from "./bytes.ts";
+import { copyOwned, Slabs } from "./bytes.ts";
 import { ReadBuffer } from "./read_buffer.ts";
 import { type Address, format, fromDeno } from "./address.ts";
 
@@ -197,6 +200,10 @@ export class StreamSocket {
   private readonly maxQueuedWrites: number;
   private readMax = DEFAULT_MAX_READ;
   private readBorrow = false;
+  /** The caller's buffer the next raw read fills (`pollReadInto`), else the read buffer. */
+  private readTarget: Uint8Array | undefined = undefined;
+  /** The caller's buffer the raw read in flight (or parked) went into, if not the read buffer. */
+  private rawTarget: Uint8Array | undefined = undefined;
   private readWaiter: ReadWaiter | undefined = undefined;
   /** A raw read is in flight. */
   private reading = false;
@@ -204,6 +211,8 @@ export class StreamSocket {
   private parked: number | null | IoFailure | typeof NOTHING = NOTHING;
   /** Bytes read but not yet returned (a read asked for less, or a caller gave them back). */
   private leftover: Uint8Array | undefined = undefined;
+  /** The leftover is a view of the read buffer (lent): a read that must own its chunk copies it. */
+  private leftoverLent = false;
   private eof = false;
   private closed = false;
   private rawClosed = false;
@@ -214,6 +223,9 @@ export class StreamSocket {
   private writeWaiter: WriteWaiter | undefined = undefined;
   private writeHandedOver = false;
   private writeSlab: Uint8Array | undefined = undefined;
+  /** Small writes handed over behind the write in progress, to go out next (a large slab). */
+  private gathering: Uint8Array | undefined = undefined;
+  private gathered = 0;
   private readonly queue: Array<QueuedWrite> = [];
   /** Bytes of the writes waiting in the queue. */
   private backlog = 0;
@@ -256,7 +268,7 @@ export class StreamSocket {
   }
   /** Bytes written but not yet taken by the socket. */
   get unsentBytes(): number {
-    return this.backlog + (this.writeBytes.length - this.writeOffset);
+    return this.backlog + this.gathered + (this.writeBytes.length - this.writeOffset);
   }
 
   // ---------------------------------------------------------------------------
@@ -270,7 +282,47 @@ export class StreamSocket {
   pollRead(maxBytes: number, borrow: boolean, waiter: ReadWaiter): ReadResult | typeof PENDING {
     this.readMax = maxBytes;
     this.readBorrow = borrow;
+    this.readTarget = undefined;
     if (this.hasResult()) return this.take();
+    this.readWaiter = waiter;
+    if (!this.readPaused) this.startRawRead();
+    return PENDING;
+  }
+
+  /**
+   * Reads straight into `target` (a large frame's own buffer): the number of
+   * bytes put there, end of stream (`null`), a failure, or PENDING, in which
+   * case `waiter` hears once a poll can complete. Bytes already read are
+   * copied in; otherwise the raw read fills `target` itself. Poll again with
+   * a view starting at the same place: a raw read that completed while nobody
+   * waited is found there.
+   */
+  pollReadInto(
+    target: Uint8Array,
+    waiter: ReadWaiter,
+  ): number | null | IoFailure | typeof PENDING {
+    const parked = this.parked;
+    const into = this.rawTarget;
+    if (
+      typeof parked === "number" && into !== undefined && into.buffer === target.buffer &&
+      into.byteOffset === target.byteOffset
+    ) {
+      this.parked = NOTHING;
+      this.rawTarget = undefined;
+      this.readWaitingSince = undefined;
+      this.bytesRead += parked;
+      return parked;
+    }
+    this.readMax = target.length;
+    this.readBorrow = true;
+    this.readTarget = undefined;
+    if (this.hasResult()) {
+      const chunk = this.take();
+      if (chunk === null || chunk instanceof IoFailure) return chunk;
+      target.set(chunk);
+      return chunk.length;
+    }
+    this.readTarget = target;
     this.readWaiter = waiter;
     if (!this.readPaused) this.startRawRead();
     return PENDING;
@@ -281,18 +333,25 @@ export class StreamSocket {
     if (this.readWaiter === waiter) this.readWaiter = undefined;
   }
 
-  /** Puts bytes back in front of the stream: the next read returns them first. */
-  unread(bytes: Uint8Array): void {
+  /**
+   * Puts bytes back in front of the stream: the next read returns them
+   * first. `lent`: `bytes` is (part of) a chunk this socket lent, given back
+   * unchanged before the next read; it is then not copied unless a read that
+   * must own its chunk takes it.
+   */
+  unread(bytes: Uint8Array, lent = false): void {
     if (bytes.length === 0) return;
     const left = this.leftover;
     if (left === undefined) {
       this.leftover = bytes;
+      this.leftoverLent = lent;
       return;
     }
     const joined = new Uint8Array(bytes.length + left.length);
     joined.set(bytes);
     joined.set(left, bytes.length);
     this.leftover = joined;
+    this.leftoverLent = false;
   }
 
   /** Whether a poll can complete now (data, end of stream or a failure waiting). */
@@ -316,28 +375,43 @@ export class StreamSocket {
       return null;
     }
     this.bytesRead += parked;
-    const chunk = this.buffer.chunk(parked, this.readBorrow);
+    const into = this.rawTarget;
+    let chunk: Uint8Array;
+    let lent = this.readBorrow;
+    if (into === undefined) {
+      chunk = this.buffer.chunk(parked, this.readBorrow);
+    } else {
+      // A raw read into a caller's buffer that nobody came back for: its bytes, copied.
+      this.rawTarget = undefined;
+      chunk = into.slice(0, parked);
+      lent = false;
+    }
     if (parked <= this.readMax) return chunk;
     this.leftover = chunk.subarray(this.readMax);
+    this.leftoverLent = lent;
     return chunk.subarray(0, this.readMax);
   }
 
-  /** At most `maxBytes` of the leftover bytes. */
+  /** At most `maxBytes` of the leftover bytes (copied if lent and the read must own them). */
   private takeLeftover(maxBytes: number): Uint8Array {
     const left = this.leftover!;
+    let part: Uint8Array;
     if (left.length <= maxBytes) {
       this.leftover = undefined;
-      return left;
+      part = left;
+    } else {
+      this.leftover = left.subarray(maxBytes);
+      part = left.subarray(0, maxBytes);
     }
-    this.leftover = left.subarray(maxBytes);
-    return left.subarray(0, maxBytes);
+    return this.leftoverLent && !this.readBorrow ? copyOwned(part) : part;
   }
 
   /** Starts one raw read into the buffer, unless one is in flight. */
   private startRawRead(): void {
     if (this.reading) return;
     this.reading = true;
-    const target = this.buffer.forRead();
+    const target = this.readTarget ?? this.buffer.forRead();
+    this.rawTarget = this.readTarget;
     this.readWaitingSince = Date.now();
     let pending: Promise<number | null>;
     try {
@@ -382,8 +456,10 @@ export class StreamSocket {
 
   /**
    * Writes `bytes` at once if it can: a small write with nothing ahead of it
-   * is copied (unless `owned`) and handed to the socket, and WRITTEN means
-   * the socket has it (if sending fails later, the next write reports it).
+   * is copied (unless `owned`) and handed to the socket, and so is one behind
+   * handed-over writes only (gathered, up to 16 KiB, to go out next in one
+   * write); WRITTEN means the socket has it (if sending fails later, the
+   * next write reports it).
    * Returns an IoFailure if writing is no longer possible, or undefined when
    * the write must wait its turn: then {@link enqueue} it.
    */
@@ -391,7 +467,8 @@ export class StreamSocket {
     const refused = this.writeRefusal();
     if (refused !== undefined) return refused;
     if (bytes.length === 0) return WRITTEN;
-    if (this.writing || bytes.length > HANDOVER_MAX) return undefined;
+    if (this.writing) return this.gather(bytes);
+    if (bytes.length > HANDOVER_MAX) return undefined;
     this.writing = true;
     if (owned) {
       this.writeBytes = bytes;
@@ -406,6 +483,21 @@ export class StreamSocket {
     this.bytesWritten += bytes.length;
     this.continueWrite();
     return this.writeFailure === undefined ? WRITTEN : new IoFailure(this.writeFailure, false);
+  }
+
+  /**
+   * Copies a small write behind the handed-over write in progress into the
+   * gathering buffer; undefined if it must wait its turn (a write is queued,
+   * the one in progress was not handed over, or there is no room).
+   */
+  private gather(bytes: Uint8Array): typeof WRITTEN | undefined {
+    if (!this.writeHandedOver || this.queue.length > 0) return undefined;
+    if (this.gathered + bytes.length > HANDOVER_MAX) return undefined;
+    const buffer = this.gathering ??= largeSlabs.take();
+    buffer.set(bytes, this.gathered);
+    this.gathered += bytes.length;
+    this.bytesWritten += bytes.length;
+    return WRITTEN;
   }
 
   /**
@@ -517,8 +609,27 @@ export class StreamSocket {
     this.writeFinished();
   }
 
-  /** Starts the next queued write, or wakes those waiting for the queue to drain. */
+  /**
+   * Starts the next write: the gathered small writes (they came before
+   * anything queued), else the next queued one; or wakes those waiting for
+   * the queue to drain.
+   */
   private writeFinished(): void {
+    if (this.gathered > 0) {
+      const buffer = this.gathering!;
+      const n = this.gathered;
+      this.gathering = undefined;
+      this.gathered = 0;
+      if (this.writeFailure === undefined && !this.rawClosed) {
+        // Handed over like any small write: a failure is reported by the next write.
+        this.writeSlab = buffer;
+        this.writeBytes = buffer.subarray(0, n);
+        this.writeOffset = 0;
+        this.writeHandedOver = true;
+        return this.continueWrite();
+      }
+      largeSlabs.give(buffer);
+    }
     const next = this.queue.shift();
     if (next !== undefined) {
       this.subtractBacklog(next.bytes.length);
@@ -610,7 +721,7 @@ export class StreamSocket {
       this.parked = new IoFailure(undefined, true);
       this.wakeReader();
     }
-    if (linger && this.writing && this.writeHandedOver) {
+    if (linger && this.writing && (this.writeHandedOver || this.gathered > 0)) {
       const timer = setTimeout(() => this.closeRaw(), LINGER_MS);
       Deno.unrefTimer(timer);
       this.lingerTimer = timer;
