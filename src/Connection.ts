@@ -160,6 +160,12 @@ export interface Connection {
    * directly. Absent for connections implemented elsewhere.
    */
   readonly socket?: StreamSocket | undefined;
+  /**
+   * What must complete before data flows, when there is something: a TLS
+   * connection's handshake (reads and writes wait for it anyway). A server
+   * with `tracing` runs it first, in a child span.
+   */
+  readonly handshake?: Effect.Effect<unknown, SocketError> | undefined;
 }
 
 const encoder = new TextEncoder();

@@ -55,6 +55,8 @@ import * as Data from "effect/Data";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
+import * as Metric from "effect/Metric";
+import * as MetricLabel from "effect/MetricLabel";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import type * as Connection from "./Connection.ts";
@@ -70,6 +72,7 @@ import { sendFile } from "./core/file_transfer/sender.ts";
 import { SocketCause, SocketIo } from "./core/file_transfer/socket_io.ts";
 import { defaultTutorialName, MAGIC } from "./core/file_transfer/wire.ts";
 import { effectIo } from "./internal/transfer_io.ts";
+import { childSpan } from "./internal/tracing.ts";
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -450,7 +453,7 @@ export const send = (
       sha256: options?.sha256,
       onProgress: options?.onProgress,
     };
-    return run(conn, (io) => sendFile(io, path, settings));
+    return observed("send", run(conn, (io) => sendFile(io, path, settings)));
   });
 
 // ---------------------------------------------------------------------------
@@ -582,8 +585,70 @@ export const receive = (
       tutorialLingerMs: Duration.toMillis(options.tutorialLinger ?? DEFAULT_TUTORIAL_LINGER),
       onProgress: options.onProgress,
     };
-    return run(conn, (io) => receiveFile(io, settings));
+    return observed("receive", run(conn, (io) => receiveFile(io, settings)));
   });
+
+/**
+ * The metrics every transfer updates, tagged with its `direction` (`send` or
+ * `receive`): transfers completed, transfers failed (also tagged with the
+ * failure's `reason`), and the bytes of completed transfers (unit `By`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect";
+ * import { FileTransfer } from "@fibernet/socket";
+ * const received = Metric.value(
+ *   FileTransfer.metrics.completed.pipe(Metric.tagged("direction", "receive")),
+ * );
+ * ```
+ */
+export const metrics: {
+  readonly completed: Metric.Metric.Counter<number>;
+  readonly failed: Metric.Metric.Counter<number>;
+  readonly bytes: Metric.Metric.Counter<number>;
+} = {
+  completed: Metric.counter("socket.file_transfer.completed", {
+    description: "file transfers verified and stored (or confirmed to the sender)",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "{transfer}")),
+  failed: Metric.counter("socket.file_transfer.failures", {
+    description: "file transfers that failed",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "{transfer}")),
+  bytes: Metric.counter("socket.file_transfer.bytes", {
+    description: "bytes of the files transferred",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "By")),
+};
+
+/**
+ * A transfer counted in {@link metrics}, and a child span
+ * (`socket.file_transfer.send` / `.receive`) inside a traced parent.
+ */
+const observed = <A extends { readonly size: number; readonly name: string }>(
+  direction: "send" | "receive",
+  transfer: Effect.Effect<A, FileTransferError>,
+): Effect.Effect<A, FileTransferError> => {
+  const tags = [MetricLabel.make("direction", direction)];
+  const counted = Effect.tapBoth(transfer, {
+    onFailure: (error) =>
+      Effect.sync(() =>
+        metrics.failed.unsafeUpdate(1, [...tags, MetricLabel.make("reason", error.reason)])
+      ),
+    onSuccess: (result) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          metrics.completed.unsafeUpdate(1, tags);
+          metrics.bytes.unsafeUpdate(result.size, tags);
+        }),
+        Effect.annotateCurrentSpan({
+          "file_transfer.name": result.name,
+          "file_transfer.size": result.size,
+        }),
+      ),
+  });
+  return childSpan(counted, `socket.file_transfer.${direction}`, {});
+};
 
 /**
  * The first bytes of this library's protocol, for servers that dispatch

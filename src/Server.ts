@@ -379,14 +379,19 @@ const traced = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   connection: Connection.Connection,
   listening: Address.Address,
-): Effect.Effect<A, E, R> => {
+): Effect.Effect<A, E | SocketError, R> => {
   const attributes: Record<string, unknown> = {
     ...peerAttributes("server", listening),
     ...peerAttributes("network.peer", connection.remoteAddress),
   };
+  // A TLS handshake shows as a child span before the handler's own work.
+  const handshake = connection.handshake;
+  const body: Effect.Effect<A, E | SocketError, R> = handshake === undefined
+    ? effect
+    : Effect.zipRight(handshake, effect);
   return Effect.withSpan(
     Effect.ensuring(
-      effect,
+      body,
       Effect.suspend(() =>
         Effect.annotateCurrentSpan({
           "socket.bytes_received": connection.bytesRead,

@@ -54,6 +54,9 @@ import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
+import * as Metric from "effect/Metric";
+import * as MetricBoundaries from "effect/MetricBoundaries";
+import * as MetricLabel from "effect/MetricLabel";
 import type * as Scope from "effect/Scope";
 import * as Address from "./Address.ts";
 import * as Connection from "./Connection.ts";
@@ -69,6 +72,7 @@ import { hostPort } from "./internal/address.ts";
 import { fromExplained } from "./internal/failures.ts";
 import { connectWith } from "./internal/open.ts";
 import { acquireInterruptible } from "./internal/scoped.ts";
+import { childSpan, peerAttributes } from "./internal/tracing.ts";
 
 const DEFAULT_HANDSHAKE_TIMEOUT = Duration.seconds(10);
 
@@ -292,11 +296,51 @@ const handshakeOf = (
     });
   });
 
-/** The ordinary Connection face over a TLS socket, plus its handshake. */
-const toTlsConnection = (socket: TlsSocket): TlsConnection =>
-  Object.assign(Connection.fromSocket(socket), { handshake: handshakeOf(socket) }) as
+/**
+ * Every TLS handshake's duration, in seconds, tagged with the side
+ * (`tls.side`: client or server) and its outcome (ok or failed).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect";
+ * import { Tls } from "@fibernet/socket";
+ * const handshakes = Metric.value(Tls.handshakeDuration);
+ * ```
+ */
+export const handshakeDuration: Metric.Metric.Histogram<number> = Metric.histogram(
+  "socket.tls.handshake.duration",
+  MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
+  "TLS handshake durations, in seconds",
+).pipe(Metric.tagged("unit", "s"));
+
+/** Records the handshake's duration once it settles. */
+const measureHandshake = (socket: TlsSocket, side: "client" | "server"): void => {
+  const record = (outcome: string) => {
+    const ms = socket.handshakeDurationMs;
+    if (ms === undefined) return;
+    handshakeDuration.unsafeUpdate(ms / 1000, [
+      MetricLabel.make("tls.side", side),
+      MetricLabel.make("outcome", outcome),
+    ]);
+  };
+  socket.handshake().then(() => record("ok"), () => record("failed"));
+};
+
+/**
+ * The ordinary Connection face over a TLS socket, plus its handshake (a
+ * child span `socket.tls.handshake` inside a traced parent, such as a server
+ * with `tracing: true`).
+ */
+const toTlsConnection = (socket: TlsSocket, side: "client" | "server"): TlsConnection => {
+  measureHandshake(socket, side);
+  const handshake = childSpan(handshakeOf(socket), "socket.tls.handshake", {
+    "tls.side": side,
+    ...peerAttributes(side === "server" ? "network.peer" : "server", socket.remoteAddress),
+  });
+  return Object.assign(Connection.fromSocket(socket), { handshake }) as
     & Connection.Connection
     & { handshake: TlsConnection["handshake"] } as TlsConnection;
+};
 
 /**
  * True for a connection made by this module (`connect`, `listen`,
@@ -342,6 +386,7 @@ const openAndHandshake = <E>(
             handshakeTimeoutMs: millis(timeout),
             alpnProtocols,
           }),
+          "client",
         )),
       (conn) => conn.close,
     ),
@@ -458,7 +503,7 @@ export const listen = (
                 alpnProtocols: options?.alpnProtocols,
                 handshakeTimeoutMs,
               }),
-              toConnection: (socket) => toTlsConnection(socket as TlsSocket),
+              toConnection: (socket) => toTlsConnection(socket as TlsSocket, "server"),
             }),
           catch: (error) =>
             error instanceof ExplainedError

@@ -59,6 +59,8 @@
  * @module
  */
 import * as Effect from "effect/Effect";
+import * as Metric from "effect/Metric";
+import * as MetricLabel from "effect/MetricLabel";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
@@ -325,19 +327,97 @@ export const availableBackends = (): ReadonlyArray<Backend> => core.availableBac
 // ---------------------------------------------------------------------------
 // The face: each operation is one call on the core endpoint.
 
+/**
+ * The metrics every endpoint updates, tagged with its local address
+ * (`network.local.address`, `network.local.port`) and `network.transport`
+ * udp: datagrams received, sent and dropped (a full receive queue), and the
+ * bytes received and sent (unit `By`). Counted from each endpoint's `stats`
+ * once a second and when it closes.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect";
+ * import { Udp } from "@fibernet/socket";
+ * const dropped = Metric.value(Udp.metrics.dropped);
+ * ```
+ */
+export const metrics: {
+  readonly received: Metric.Metric.Counter<number>;
+  readonly sent: Metric.Metric.Counter<number>;
+  readonly dropped: Metric.Metric.Counter<number>;
+  readonly bytesReceived: Metric.Metric.Counter<number>;
+  readonly bytesSent: Metric.Metric.Counter<number>;
+} = {
+  received: Metric.counter("socket.udp.datagrams_received", {
+    description: "datagrams received",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "{datagram}")),
+  sent: Metric.counter("socket.udp.datagrams_sent", {
+    description: "datagrams sent",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "{datagram}")),
+  dropped: Metric.counter("socket.udp.datagrams_dropped", {
+    description: "datagrams dropped because the receive queue was full",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "{datagram}")),
+  bytesReceived: Metric.counter("socket.udp.bytes_received", {
+    description: "bytes received",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "By")),
+  bytesSent: Metric.counter("socket.udp.bytes_sent", {
+    description: "bytes sent",
+    incremental: true,
+  }).pipe(Metric.tagged("unit", "By")),
+};
+
+/** Counts an endpoint's stats in {@link metrics}: once a second, and at close. */
+const reportStats = (endpoint: DatagramEndpoint): () => void => {
+  const tags = [
+    MetricLabel.make("network.transport", "udp"),
+    MetricLabel.make("network.local.address", endpoint.address.hostname),
+    MetricLabel.make("network.local.port", String(endpoint.address.port)),
+  ];
+  let last = { received: 0, sent: 0, dropped: 0, bytesReceived: 0, bytesSent: 0 };
+  const report = () => {
+    const now = endpoint.stats;
+    const add = (metric: Metric.Metric.Counter<number>, delta: number) => {
+      if (delta > 0) metric.unsafeUpdate(delta, tags);
+    };
+    add(metrics.received, now.received - last.received);
+    add(metrics.sent, now.sent - last.sent);
+    add(metrics.dropped, now.dropped - last.dropped);
+    add(metrics.bytesReceived, now.bytesReceived - last.bytesReceived);
+    add(metrics.bytesSent, now.bytesSent - last.bytesSent);
+    last = { ...now };
+  };
+  const timer = setInterval(report, 1000);
+  Deno.unrefTimer(timer);
+  return () => {
+    clearInterval(timer);
+    report();
+  };
+};
+
 /** Opens an endpoint with `open` and closes it when the scope closes. */
 const scoped = (
   open: () => Promise<DatagramEndpoint | Failure<BindReason>>,
 ): Effect.Effect<DatagramEndpoint, SocketError<BindReason>, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.flatMap(
-      Effect.promise(open),
-      (opened) =>
-        opened instanceof DatagramEndpoint
-          ? Effect.succeed(opened)
-          : Effect.fail(new SocketError(opened)),
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.flatMap(
+        Effect.promise(open),
+        (opened) =>
+          opened instanceof DatagramEndpoint
+            ? Effect.succeed({ endpoint: opened, stopReporting: reportStats(opened) })
+            : Effect.fail(new SocketError(opened)),
+      ),
+      ({ endpoint, stopReporting }) =>
+        Effect.sync(() => {
+          endpoint.close();
+          stopReporting();
+        }),
     ),
-    (endpoint) => Effect.sync(() => endpoint.close()),
+    ({ endpoint }) => endpoint,
   );
 
 /** What bound and connected endpoints share, including receiving whole datagrams. */

@@ -6,14 +6,19 @@ import { describe, expect, it } from "@effect/vitest";
 import {
   type DataPoint,
   DataPointType,
+  type Histogram,
   type ResourceMetrics,
   type SumMetricData,
 } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import { Effect, Metric, Schedule } from "effect";
-import { Server, Tcp } from "../mod.ts";
+import { Context, Effect, Layer, Metric, Schedule } from "effect";
+import { FileTransfer, Framing, Server, Tcp, Tls, Udp } from "../mod.ts";
 import { CollectingReader, demo, telemetry } from "../examples/observability.ts";
+import { pattern, text } from "./_support/bytes.ts";
 import { startServer } from "./_support/net.ts";
+import { needs } from "./_support/needs.ts";
+import { tempDir } from "./_support/paths.ts";
+import { selfSignedCert } from "./_support/tls.ts";
 
 const find = (collected: ResourceMetrics, name: string) =>
   collected.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
@@ -84,4 +89,126 @@ describe("observability through @effect/opentelemetry", () => {
       expect(yield* received).toBe(1000);
       expect(yield* server.activeConnections).toBe(1);
     }));
+
+  needs("openssl", it.live)("a traced TLS connection: its handshake is a child span, timed", () => {
+    const reader = new CollectingReader();
+    const spans = new InMemorySpanExporter();
+    return Effect.gen(function* () {
+      const dir = yield* tempDir;
+      yield* Effect.promise(() => selfSignedCert(dir));
+      const context = yield* Layer.build(
+        Server.serveForever(Server.echo, { name: "tls-echo", tracing: true }).pipe(
+          Layer.provide(
+            Tls.layer("127.0.0.1:0", { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` }),
+          ),
+        ),
+      );
+      const server = Context.get(context, Server.Server);
+      yield* Effect.scoped(Effect.gen(function* () {
+        const conn = yield* Tls.connect(server.address, { caFiles: [`${dir}/cert.pem`] });
+        yield* conn.write("hello");
+        expect(text(yield* conn.readExactly(5))).toBe("hello");
+      }));
+      yield* Effect.repeat(server.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("20 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      const finished = spans.getFinishedSpans();
+      const connection = finished.find((span) => span.name === "socket.server.connection")!;
+      const handshake = finished.find((span) => span.name === "socket.tls.handshake")!;
+      expect(handshake.parentSpanContext?.spanId).toBe(connection.spanContext().spanId);
+      expect(handshake.attributes["tls.side"]).toBe("server");
+      const { resourceMetrics } = yield* Effect.promise(() => reader.collect());
+      const timed = find(resourceMetrics, "socket.tls.handshake.duration")!;
+      expect(timed.descriptor.unit).toBe("s");
+      const sides = (timed.dataPoints as Array<DataPoint<Histogram>>)
+        .filter((point) => point.attributes.outcome === "ok")
+        .map((point) => point.attributes["tls.side"]);
+      expect(sides).toContain("client");
+      expect(sides).toContain("server");
+    }).pipe(Effect.scoped, Effect.provide(telemetry(reader, spans)));
+  });
+
+  it.live("an upload in a traced server: a child span, and transfers counted with their bytes", () => {
+    const reader = new CollectingReader();
+    const spans = new InMemorySpanExporter();
+    return Effect.gen(function* () {
+      const dir = yield* tempDir;
+      const file = `${dir}/photo.bin`;
+      yield* Effect.promise(() => Deno.writeFile(file, pattern(100_000)));
+      const server = yield* startServer(
+        (conn) => FileTransfer.receive(conn, { dir: `${dir}/in`, maxSize: 1 << 20 }),
+        { name: "uploads", tracing: true },
+      );
+      yield* Effect.promise(() => Deno.mkdir(`${dir}/in`));
+      yield* Effect.scoped(
+        Effect.flatMap(Tcp.connect(server.address), (conn) => FileTransfer.send(conn, file)),
+      );
+      yield* Effect.repeat(server.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("20 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      const finished = spans.getFinishedSpans();
+      const connection = finished.find((span) => span.name === "socket.server.connection")!;
+      const upload = finished.find((span) => span.name === "socket.file_transfer.receive")!;
+      expect(upload.parentSpanContext?.spanId).toBe(connection.spanContext().spanId);
+      expect(upload.attributes["file_transfer.size"]).toBe(100_000);
+      const { resourceMetrics } = yield* Effect.promise(() => reader.collect());
+      const count = (name: string, direction: string) =>
+        (find(resourceMetrics, name)?.dataPoints as Array<DataPoint<number>>).find((point) =>
+          point.attributes.direction === direction
+        )?.value;
+      expect(count("socket.file_transfer.completed", "receive")).toBe(1);
+      expect(count("socket.file_transfer.completed", "send")).toBe(1);
+      expect(count("socket.file_transfer.bytes", "receive")).toBe(100_000);
+    }).pipe(Effect.scoped, Effect.provide(telemetry(reader, spans)));
+  });
+
+  it.live("UDP endpoints count datagrams in, out and dropped, by local address", () => {
+    const reader = new CollectingReader();
+    const spans = new InMemorySpanExporter();
+    return Effect.gen(function* () {
+      const [a, b] = yield* Effect.scoped(Effect.gen(function* () {
+        const a = yield* Udp.bind("127.0.0.1:0");
+        const b = yield* Udp.bind("127.0.0.1:0");
+        for (let i = 0; i < 3; i++) yield* a.send("ping", b.address);
+        for (let i = 0; i < 3; i++) yield* b.receive;
+        return [a.address.port, b.address.port];
+      }));
+      const { resourceMetrics } = yield* Effect.promise(() => reader.collect());
+      const value = (name: string, port: number) =>
+        (find(resourceMetrics, name)?.dataPoints as Array<DataPoint<number>>).find((point) =>
+          point.attributes["network.local.port"] === String(port)
+        )?.value;
+      expect(value("socket.udp.datagrams_sent", a)).toBe(3);
+      expect(value("socket.udp.datagrams_received", b)).toBe(3);
+      expect(value("socket.udp.bytes_received", b)).toBe(12);
+    }).pipe(Effect.provide(telemetry(reader, spans)));
+  });
+
+  it.live("a frame the codec refuses is an event on the traced connection's span", () => {
+    const reader = new CollectingReader();
+    const spans = new InMemorySpanExporter();
+    return Effect.gen(function* () {
+      const lines = Framing.lines({ maxLength: 8 });
+      const server = yield* startServer((conn) => lines.reader(conn).read, {
+        name: "short-lines",
+        tracing: true,
+        failureLogLevel: "None",
+      });
+      yield* Effect.scoped(Effect.gen(function* () {
+        const conn = yield* Tcp.connect(server.address);
+        yield* conn.write("far too long for this codec\n");
+        yield* conn.read();
+      }));
+      yield* Effect.repeat(server.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("20 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      const span = spans.getFinishedSpans().find((s) => s.name === "socket.server.connection")!;
+      const event = span.events.find((e) => e.name === "socket.framing.error")!;
+      expect(event.attributes?.["error.type"]).toBe("InvalidData");
+      expect(span.status.code).toBe(2); // ERROR
+    }).pipe(Effect.scoped, Effect.provide(telemetry(reader, spans)));
+  });
 });

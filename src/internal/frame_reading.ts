@@ -9,6 +9,7 @@ import * as Stream from "effect/Stream";
 import { type ReadReason, SocketError } from "../SocketError.ts";
 import type { FrameDecoder } from "../core/framing/codec.ts";
 import { FrameError } from "../core/framing/frame_error.ts";
+import { spanEvent } from "./tracing.ts";
 import { SocketFrameReader } from "../core/framing/socket_frame_reader.ts";
 import {
   DEFAULT_MAX_READ,
@@ -33,6 +34,23 @@ export interface Frames<E> {
   readonly stream: Stream.Stream<Uint8Array, E | DecodeError>;
   readonly rest: Source<E>;
 }
+
+/**
+ * Fails with the SocketError for a frame the codec refuses, noting it as a
+ * `socket.framing.error` event on the current span (if traced).
+ */
+export const failFrame = <R extends "InvalidData" | "UnexpectedEof">(
+  error: FrameError,
+): Effect.Effect<never, SocketError<R>> => {
+  const failure = frameFailure<R>(error);
+  return Effect.zipRight(
+    spanEvent("socket.framing.error", {
+      "error.type": failure.reason,
+      "socket.framing.detail": failure.detail ?? "",
+    }),
+    Effect.fail(failure),
+  );
+};
 
 /** The SocketError for a core FrameError (the same fields). */
 export const frameFailure = <R extends "InvalidData" | "UnexpectedEof">(
@@ -111,7 +129,7 @@ class SocketFrames implements ReadWaiter, Frames<ReadError> {
       }
       if (result === PENDING) return this.waitRead;
       if (result === null) return NONE;
-      return Effect.fail(this.failure(result));
+      return result instanceof FrameError ? failFrame(result) : Effect.fail(this.failure(result));
     });
   private readonly waitRead = this.wait(this.read);
 
@@ -155,7 +173,7 @@ class SourceFrames<E> implements Frames<E> {
   private next(): Effect.Effect<Option.Option<Uint8Array>, E | DecodeError> {
     const frame = this.decoder.next();
     if (frame instanceof Uint8Array) return Effect.succeed(Option.some(frame));
-    if (frame !== undefined) return Effect.fail(frameFailure(frame));
+    if (frame !== undefined) return failFrame(frame);
     return Effect.flatMap(this.source.read(READ_SIZE), this.onChunk);
   }
 
@@ -211,7 +229,7 @@ const endOf = (
   const last = decoder.end();
   if (last === null) return NONE;
   if (last instanceof Uint8Array) return Effect.succeed(Option.some(last));
-  return Effect.fail(frameFailure(last));
+  return failFrame(last);
 };
 
 /** A stateful reader of `decoder`'s frames from `source`, straight from its socket if it has one. */
@@ -280,9 +298,9 @@ class SocketFrame implements ReadWaiter {
       return Effect.succeed(Option.some(frame));
     }
     if (result === null) return NONE;
-    return Effect.fail(
-      result instanceof FrameError ? frameFailure(result) : readFailure(result, this.socket.label),
-    );
+    return result instanceof FrameError
+      ? failFrame(result)
+      : Effect.fail(readFailure(result, this.socket.label));
   }
 }
 
@@ -316,7 +334,7 @@ export const readOneFrame = <E>(
     const step = (): Effect.Effect<Option.Option<Uint8Array>, E | DecodeError> => {
       const frame = frames.next();
       if (frame instanceof Uint8Array) return Effect.succeed(Option.some(frame));
-      if (frame !== undefined) return Effect.fail(frameFailure(frame));
+      if (frame !== undefined) return failFrame(frame);
       return Effect.flatMap(source.read(frames.needed), (chunk) => {
         if (Option.isNone(chunk)) return endOf(frames);
         frames.push(chunk.value);

@@ -29,3 +29,15 @@ export const childSpan = <A, E, R>(
     Effect.serviceOption(Tracer.ParentSpan),
     (parent) => parent._tag === "Some" ? Effect.withSpan(effect, name, { attributes }) : effect,
   );
+
+/** Adds an event to the current span, if there is one (nothing otherwise). */
+export const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.serviceOption(Tracer.ParentSpan),
+    (parent) =>
+      parent._tag === "Some" && parent.value._tag === "Span"
+        ? Effect.sync(() =>
+          (parent.value as Tracer.Span).event(name, BigInt(Date.now()) * 1_000_000n, attributes)
+        )
+        : Effect.void,
+  );

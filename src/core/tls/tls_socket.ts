@@ -73,6 +73,10 @@ export class TlsSocket extends StreamSocket {
   private failure: ExplainedError | undefined = undefined;
   private pending: Promise<HandshakeInfo> | undefined = undefined;
   private aborted = false;
+  /** When the handshake started (ms since the epoch), once it has. */
+  handshakeStartedAt: number | undefined = undefined;
+  /** How long the handshake took to succeed or fail (ms), once it has settled. */
+  handshakeDurationMs: number | undefined = undefined;
 
   /** Wraps an open TLS connection; the socket owns it from now on. */
   constructor(raw: Deno.TlsConn, private readonly tlsOptions: TlsSocketOptions) {
@@ -101,11 +105,13 @@ export class TlsSocket extends StreamSocket {
   /** The handshake raced against its deadline; a failure ends the connection. */
   private runHandshake(): Promise<HandshakeInfo> {
     const { side, handshakeTimeoutMs, alpnProtocols } = this.tlsOptions;
+    const started = this.handshakeStartedAt = Date.now();
     const pending = new Promise<HandshakeInfo>((resolve, reject) => {
       let settled = false;
       const fail = (error: ExplainedError) => {
         if (settled) return;
         settled = true;
+        this.handshakeDurationMs = Date.now() - started;
         clearTimeout(timer);
         this.failure = error;
         this.failConnection(error);
@@ -123,6 +129,7 @@ export class TlsSocket extends StreamSocket {
         (info) => {
           if (settled) return;
           settled = true;
+          this.handshakeDurationMs = Date.now() - started;
           clearTimeout(timer);
           this.info = { alpnProtocol: info.alpnProtocol };
           resolve(this.info);
