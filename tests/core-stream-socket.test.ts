@@ -5,7 +5,7 @@ import { StreamSocket, WRITTEN } from "../src/core/mod.ts";
 const connected = async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const [client, server] = await Promise.all([
-    Deno.connect(listener.addr as Deno.NetAddr),
+    Deno.connect({ hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port }),
     listener.accept(),
   ]);
   listener.close();
