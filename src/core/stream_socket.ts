@@ -600,6 +600,8 @@ export class StreamSocket {
     this.writeWaiter = undefined;
     this.writeHandedOver = false;
     this.writeBytes = EMPTY;
+    // unsentBytes counts writeBytes.length - writeOffset: both go back to 0.
+    this.writeOffset = 0;
     this.writeWaitingSince = undefined;
     const slab = this.writeSlab;
     if (slab !== undefined) {

@@ -1,0 +1,578 @@
+/**
+ * A server that runs each connection's handler concurrently: the Effect
+ * counterpart of Python's `socketserver.ThreadingTCPServer` with a
+ * `handle()` method, where a fiber takes the place of a thread.
+ *
+ * The handler is any `(connection) => Effect`. The server takes its listener
+ * from the {@link Listener.Listener} service, so the same handler serves TCP
+ * or Unix depending on which Layer provides it.
+ *
+ * ```ts
+ * import { Effect, Layer, Option } from "effect";
+ * import { DenoRuntime, Server, Tcp } from "@fibernet/socket";
+ *
+ * const echo = Server.serveForever((conn) =>
+ *   Effect.gen(function* () {
+ *     while (true) {
+ *       const chunk = yield* conn.read();
+ *       if (Option.isNone(chunk)) return;
+ *       yield* conn.write(chunk.value);
+ *     }
+ *   })
+ * );
+ *
+ * DenoRuntime.runMain(Layer.launch(echo.pipe(Layer.provide(Tcp.layer("127.0.0.1:9999")))));
+ * ```
+ *
+ * Behaviour worth knowing:
+ * - Each handler runs in a fiber of its own. A {@link Loop} (such as
+ *   {@link echo}) is the other kind of handler: it runs by callbacks, without
+ *   a fiber, which makes an idle connection cheap. Which one runs is visible
+ *   in the type of what you pass. The accept loop runs by callbacks too.
+ * - At `maxConnections` the server stops accepting; new clients wait in the
+ *   kernel's backlog (`Tcp.listen`'s `backlog`) until a slot frees. Nobody is
+ *   refused by the server itself.
+ * - A connection whose read has waited longer than `idleTimeout`, or whose
+ *   write has made no progress for `writeTimeout` (a peer that stopped
+ *   reading), is closed and its handler interrupted.
+ * - When the scope closes (Ctrl-C under `DenoRuntime.runMain`) the listener closes
+ *   at once, running handlers get `shutdownTimeout` to finish, the rest are
+ *   interrupted, and every connection is closed.
+ * - A handler's failure or defect is logged with the peer address and touches
+ *   nothing else. Accept errors (such as running out of file descriptors) are
+ *   logged and retried with back-off.
+ *
+ * @module
+ */
+import * as Cause from "effect/Cause";
+import * as Context from "effect/Context";
+import * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
+import type * as Fiber from "effect/Fiber";
+import * as Layer from "effect/Layer";
+import type * as LogLevel from "effect/LogLevel";
+import * as Metric from "effect/Metric";
+import * as Scope from "effect/Scope";
+import type * as Address from "./Address.ts";
+import * as Connection from "./Connection.ts";
+import * as Listener from "./Listener.ts";
+import type { ReadReason, SocketError, WriteReason } from "./SocketError.ts";
+import { format } from "./core/address.ts";
+import { CopyFailure, CopyLoop } from "./core/copy_loop.ts";
+import { escapeText } from "./core/printable.ts";
+import { type Acceptor, type Served, ServeLoop, type Session } from "./core/serve_loop.ts";
+import type { AcceptWaiter } from "./core/stream_listener.ts";
+import { IoFailure, PENDING, type StreamSocket } from "./core/stream_socket.ts";
+import { connectionForker, scopeUsed } from "./internal/effect4_fibers.ts";
+import { acceptFailure, readFailure, writeFailure } from "./internal/failures.ts";
+
+/**
+ * What a handler is: given a connection, an Effect that serves it, run in a
+ * fiber of its own. The connection is closed when the Effect ends, however
+ * it ends. A `Scope` in the requirements is provided per connection.
+ *
+ * @example
+ * ```ts
+ * import type { Server, SocketError } from "@fibernet/socket";
+ * const hello: Server.Handler<SocketError.SocketError, never> = (conn) => conn.write("hello\n");
+ * ```
+ */
+export type Handler<E, R> = (connection: Connection.Connection) => Effect.Effect<unknown, E, R>;
+
+/**
+ * A handler that runs by callbacks instead of in a fiber: no fiber to make,
+ * schedule and collect per connection, and an idle connection costs only
+ * its socket. {@link echo} is one. Its `effect` is the same work as an
+ * ordinary handler, run when the connection is not one of this library's
+ * sockets (a listener implemented elsewhere).
+ *
+ * @example
+ * ```ts
+ * import { Server } from "@fibernet/socket";
+ * const loop: Server.Loop = Server.echo;
+ * ```
+ */
+export interface Loop {
+  /** Discriminator. */
+  readonly _tag: "Loop";
+  /**
+   * Serves `socket` by callbacks; calls `done` once when finished (with the
+   * failure, if any). The returned `stop` ends it early, and `done` is then
+   * not called.
+   */
+  readonly start: (
+    socket: StreamSocket,
+    done: (failure?: SocketError) => void,
+  ) => { stop(): void };
+  /** The same work as an Effect, for connections without a socket of this library. */
+  readonly effect: Handler<SocketError, never>;
+}
+
+/**
+ * An echo: every byte a client sends comes straight back, until it closes
+ * its side. Runs as a copy loop without a fiber (see {@link Loop}).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect";
+ * import { Server, Tcp } from "@fibernet/socket";
+ * const Echo = Server.serveForever(Server.echo).pipe(Layer.provide(Tcp.layer("127.0.0.1:7000")));
+ * ```
+ */
+export const echo: Loop = {
+  _tag: "Loop",
+  start: (socket, done) =>
+    new CopyLoop(socket, socket, {
+      onCopyEnd: (result) =>
+        done(
+          result instanceof CopyFailure
+            ? result.side === "read"
+              ? readFailure(result.failure, socket.label) as SocketError<ReadReason>
+              : writeFailure(result.failure, "write", socket.label) as SocketError<WriteReason>
+            : undefined,
+        ),
+    }).start(),
+  effect: (conn) => Connection.copy(conn, conn),
+};
+
+/**
+ * Server options; every one has a default.
+ *
+ * @example
+ * ```ts
+ * import type { Server } from "@fibernet/socket";
+ * const options: Server.Options = {
+ *   maxConnections: 1000,
+ *   idleTimeout: "30 seconds",
+ *   shutdownTimeout: "5 seconds",
+ * };
+ * ```
+ */
+export interface Options {
+  /** Most connections served at once; more wait in the backlog. Default 10 000. */
+  readonly maxConnections?: number;
+  /**
+   * Close a connection whose read has waited this long for the peer.
+   * Default 5 minutes; `Duration.infinity` turns it off.
+   */
+  readonly idleTimeout?: Duration.Input;
+  /**
+   * Close a connection whose write has made no progress for this long: a
+   * peer that stopped reading. Default: the same as `idleTimeout`.
+   */
+  readonly writeTimeout?: Duration.Input;
+  /** How long running handlers may take to finish at shutdown. Default 10 seconds. */
+  readonly shutdownTimeout?: Duration.Input;
+  /** Disable Nagle's algorithm on accepted TCP connections. Default true. */
+  readonly noDelay?: boolean;
+  /**
+   * The level at which a handler's typed failure is logged: one line with the
+   * peer and the error's message, no stack, since a peer that resets, times
+   * out or sends bad data is expected. Default `"Info"`; `"None"` silences
+   * them. Defects (bugs: a thrown exception, `Effect.die`) are always logged
+   * at `"Error"` with their stack.
+   */
+  readonly failureLogLevel?: LogLevel.Severity | "None";
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Address, Server } from "@fibernet/socket";
+ * const where = Effect.map(Server.Server, (s) => Address.format(s.address));
+ * ```
+ */
+export interface Server {
+  /** The bound address (a requested port 0 shows the real port). */
+  readonly address: Address.Address;
+  /** Connections being served right now. */
+  readonly activeConnections: Effect.Effect<number>;
+}
+
+/**
+ * The service tag of a running {@link Server}, provided by {@link serveForever}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Server } from "@fibernet/socket";
+ * const port = Effect.map(Server.Server, (s) => s.address);
+ * ```
+ */
+export const Server: Context.Service<Server, Server> = Context.Service<Server>(
+  "@fibernet/socket/Server",
+);
+
+/**
+ * Metrics every server updates, labelled with nothing: read them with
+ * Effect's usual metric tooling.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect";
+ * import { Server } from "@fibernet/socket";
+ * const accepted = Effect.map(Metric.value(Server.metrics.accepted), (state) => state.count);
+ * ```
+ */
+export const metrics: {
+  readonly accepted: Metric.Counter<number>;
+  readonly active: Metric.Gauge<number>;
+  readonly failed: Metric.Counter<number>;
+  readonly bytesIn: Metric.Counter<number>;
+  readonly bytesOut: Metric.Counter<number>;
+} = {
+  accepted: Metric.counter("socket_server_connections_accepted", {
+    description: "connections accepted",
+  }),
+  active: Metric.gauge("socket_server_connections_active", {
+    description: "connections being served",
+  }),
+  failed: Metric.counter("socket_server_connections_failed", {
+    description: "connections whose handler failed or died",
+  }),
+  bytesIn: Metric.counter("socket_server_bytes_in", { description: "bytes read from clients" }),
+  bytesOut: Metric.counter("socket_server_bytes_out", {
+    description: "bytes written to clients",
+  }),
+};
+
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
+const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(10);
+
+/** One line for a typed failure: its tag or name and message, escaped and capped. */
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.findErrorOption(cause);
+  if (failure._tag === "None") return escapeText(Cause.pretty(cause).split("\n")[0]);
+  const error = failure.value as { _tag?: unknown; name?: unknown; message?: unknown } | null;
+  if (error !== null && typeof error === "object" && typeof error.message === "string") {
+    const tag = typeof error._tag === "string" ? error._tag : String(error.name ?? "Error");
+    return escapeText(`${tag}: ${error.message}`, { maxLength: 300 });
+  }
+  return escapeText(String(failure.value), { maxLength: 300 });
+};
+
+/**
+ * A listener implemented elsewhere (no callback-level core): each accept
+ * runs its `accept` Effect in a fiber, and each connection is served as the
+ * loop's `Served` through the Connection interface.
+ */
+class ForeignConnection implements Served {
+  get bytesRead(): number {
+    return this.connection.bytesRead;
+  }
+  get bytesWritten(): number {
+    return this.connection.bytesWritten;
+  }
+  onRawClose: (() => void) | undefined = undefined;
+  readonly label: string;
+  constructor(readonly connection: Connection.Connection) {
+    this.label = format(connection.remoteAddress);
+  }
+  get readWaitingSince(): number | undefined {
+    return this.connection.readWaitingSince;
+  }
+  get writeWaitingSince(): number | undefined {
+    return this.connection.writeWaitingSince;
+  }
+  close(): void {
+    this.connection.unsafeClose();
+    this.onRawClose?.();
+    this.onRawClose = undefined;
+  }
+  abort(): void {
+    this.close();
+  }
+}
+
+class FiberAcceptor implements Acceptor<ForeignConnection> {
+  private fiber: Fiber.Fiber<Connection.Connection, unknown> | undefined = undefined;
+  private ready: ForeignConnection | IoFailure | undefined = undefined;
+  private waiter: AcceptWaiter | undefined = undefined;
+
+  constructor(
+    private readonly listener: Listener.Listener,
+    private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
+  ) {}
+
+  pollAccept(waiter: AcceptWaiter): ForeignConnection | IoFailure | typeof PENDING {
+    const ready = this.ready;
+    if (ready !== undefined) {
+      this.ready = undefined;
+      return ready;
+    }
+    this.waiter = waiter;
+    if (this.fiber === undefined) {
+      const fiber = this.run(this.listener.accept);
+      this.fiber = fiber;
+      fiber.addObserver((exit) => {
+        this.fiber = undefined;
+        if (exit._tag === "Success") this.ready = new ForeignConnection(exit.value);
+        else {
+          const error = Cause.findErrorOption(exit.cause);
+          const closed = error._tag === "Some" && error.value.reason === "Closed";
+          this.ready = new IoFailure(error._tag === "Some" ? error.value : exit.cause, closed);
+        }
+        const wake = this.waiter;
+        this.waiter = undefined;
+        wake?.onAcceptable();
+      });
+    }
+    return PENDING;
+  }
+
+  cancelAccept(waiter: AcceptWaiter): void {
+    if (this.waiter !== waiter) return;
+    this.waiter = undefined;
+    this.fiber?.interruptUnsafe();
+  }
+}
+
+const millis = (duration: Duration.Input): number => {
+  const ms = Duration.toMillis(Duration.fromInputUnsafe(duration));
+  return Number.isFinite(ms) ? ms : Infinity;
+};
+
+/**
+ * Starts serving in the background of the current scope and returns the
+ * running {@link Server}. Closing the scope shuts the server down
+ * gracefully. The listener must stay open as long as the server: provide its
+ * Layer to the whole program (or use {@link serveForever}), not with
+ * `Effect.provide` around `make` alone, which closes it when `make` returns.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Address, Server, Tcp } from "@fibernet/socket";
+ *
+ * const program = Effect.gen(function* () {
+ *   const server = yield* Server.make((conn) => conn.write("hi\n"));
+ *   yield* Effect.log(`serving on ${Address.format(server.address)}`);
+ *   yield* Effect.never;
+ * }).pipe(Effect.scoped, Effect.provide(Tcp.layer("127.0.0.1:0")));
+ * ```
+ */
+export const make = <E = never, R = never>(
+  handler: Handler<E, R> | Loop,
+  options?: Options,
+): Effect.Effect<Server, never, Listener.Listener | Scope.Scope | Exclude<R, Scope.Scope>> =>
+  Effect.gen(function* () {
+    const listener = yield* Listener.Listener;
+    const idleTimeoutMs = millis(options?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
+    const settings = {
+      maxConnections: options?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      idleTimeoutMs,
+      writeTimeoutMs: options?.writeTimeout === undefined
+        ? idleTimeoutMs
+        : millis(options.writeTimeout),
+    };
+    const shutdownTimeout = Duration.fromInputUnsafe(
+      options?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT,
+    );
+    const noDelay = options?.noDelay ?? true;
+    const failureLevel = options?.failureLogLevel ?? "Info";
+    const forker = yield* connectionForker<Exclude<R, Scope.Scope>>();
+    const metricContext = forker.context as Context.Context<never>;
+    const listenerLabel = format(listener.address);
+
+    const log = (effect: Effect.Effect<void>, peer?: string): void => {
+      forker.run(peer === undefined ? effect : Effect.annotateLogs(effect, "peer", peer));
+    };
+
+    const logFailure = (peer: string, cause: Cause.Cause<unknown>): void => {
+      metrics.failed.updateUnsafe(1, metricContext);
+      // A bug deserves its stack; an expected failure one line.
+      if (Cause.hasDies(cause)) return log(Effect.logError("connection handler died", cause), peer);
+      if (failureLevel === "None") return;
+      log(Effect.logWithLevel(failureLevel)(`connection failed: ${describeFailure(cause)}`), peer);
+    };
+
+    /** Serves one accepted connection: by a Loop's callbacks or in a fiber. */
+    const serve = <C extends Served>(
+      loop: ServeLoop<C>,
+      session: Session<C>,
+      connection: Connection.Connection,
+    ): void => {
+      metrics.accepted.updateUnsafe(1, metricContext);
+      metrics.active.modifyUnsafe(1, metricContext);
+      const peer = format(connection.remoteAddress);
+      const finish = (): void => {
+        if (session.ended) return;
+        metrics.active.modifyUnsafe(-1, metricContext);
+        metrics.bytesIn.updateUnsafe(connection.bytesRead, metricContext);
+        metrics.bytesOut.updateUnsafe(connection.bytesWritten, metricContext);
+        loop.end(session);
+      };
+      const socket = connection.socket;
+      if (noDelay && socket?.isTcp) {
+        try {
+          (socket.raw as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // Closed already: the handler will find out.
+        }
+      }
+      if (typeof handler !== "function" && socket !== undefined) {
+        const running = handler.start(socket, (failure) => {
+          if (failure !== undefined) logFailure(peer, Cause.fail(failure));
+          finish();
+        });
+        if (!session.ended) {
+          session.stop = () => {
+            running.stop();
+            finish();
+          };
+        }
+        return;
+      }
+      let effect: Effect.Effect<unknown, unknown, Exclude<R, Scope.Scope> | Scope.Scope>;
+      try {
+        effect = (typeof handler === "function" ? handler : handler.effect)(
+          connection,
+        ) as Effect.Effect<unknown, unknown, Exclude<R, Scope.Scope> | Scope.Scope>;
+      } catch (defect) {
+        // A handler that throws instead of returning an Effect fails this connection only.
+        effect = Effect.die(defect);
+      }
+      const scope = Scope.makeUnsafe();
+      const fiber = forker.fork(effect, peer, scope);
+      session.stop = () => fiber.interruptUnsafe();
+      // A handler that never waited has ended already: the observer runs at once.
+      fiber.addObserver((exit) => {
+        if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) {
+          logFailure(peer, exit.cause);
+        }
+        if (!scopeUsed(scope)) return finish();
+        // The handler's finalizers may take time: the shutdown waits for them as for a handler.
+        const closing = forker.run(Scope.close(scope, exit));
+        closing.addObserver(finish);
+      });
+    };
+
+    const hooks = <C extends Served>(toConnection: (c: C) => Connection.Connection) => {
+      const served: { loop?: ServeLoop<C> } = {};
+      return {
+        served,
+        hooks: {
+          serve: (session: Session<C>) =>
+            serve(served.loop!, session, toConnection(session.socket)),
+          acceptFailed: (failure: IoFailure, retryInMs: number) =>
+            log(Effect.logWarning(
+              `accept failed, retrying in ${retryInMs} ms: ${
+                acceptFailure(failure, listenerLabel).message
+              }`,
+            )),
+          listenerClosed: () =>
+            log(Effect.logError(
+              `the listener on ${listenerLabel} was closed while the server was running; ` +
+                "it accepts no more connections. Keep the listener's Layer open as long as the " +
+                "server: provide it to the whole program (or use Server.serveForever as a " +
+                "Layer), not with Effect.provide around Server.make",
+            )),
+          idle: (session: Session<C>, direction: "read" | "write") =>
+            log(
+              Effect.logInfo(
+                direction === "read"
+                  ? "closing idle connection"
+                  : "closing connection: the peer stopped reading",
+              ),
+              session.socket.label,
+            ),
+          defect: (error: unknown) =>
+            log(Effect.logError("serving a connection failed", Cause.die(error))),
+        },
+      };
+    };
+
+    const start = <C extends Served>(
+      acceptor: Acceptor<C>,
+      toConnection: (c: C) => Connection.Connection,
+    ): ServeLoop<C> => {
+      const { served, hooks: h } = hooks(toConnection);
+      const loop = new ServeLoop(acceptor, settings, h);
+      served.loop = loop;
+      loop.start();
+      return loop;
+    };
+
+    const core = listener.core;
+    const loop: ServeLoop<Served> = core !== undefined
+      ? start(core.listener, core.toConnection) as unknown as ServeLoop<Served>
+      : start(
+        new FiberAcceptor(listener, forker.run as never),
+        (c: ForeignConnection) => c.connection,
+      ) as unknown as ServeLoop<Served>;
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        // Stop accepting at once: new clients are refused, not queued.
+        loop.stopAccepting();
+        yield* listener.close;
+        const count = loop.sessions.size;
+        if (count > 0) {
+          yield* Effect.logInfo(
+            `shutdown: draining ${count} connection(s), up to ${Duration.format(shutdownTimeout)}`,
+          );
+        }
+        const stopped = yield* Effect.promise(() =>
+          loop.shutdown(Duration.toMillis(shutdownTimeout))
+        );
+        if (stopped > 0) {
+          yield* Effect.logInfo(
+            `shutdown: interrupted ${stopped} connection(s) after ${
+              Duration.format(shutdownTimeout)
+            }`,
+          );
+        }
+      })
+    );
+
+    return {
+      address: listener.address,
+      activeConnections: Effect.sync(() => loop.sessions.size),
+    } satisfies Server;
+  });
+
+/**
+ * Serves forever as a Layer: the server runs for as long as the Layer lives
+ * and shuts down gracefully when its scope closes. Provide a listener Layer
+ * (`Tcp.layer`, `Unix.layer`) to choose the transport.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect";
+ * import { DenoRuntime, Server, Tcp } from "@fibernet/socket";
+ *
+ * const Welcome = Server.serveForever((conn) => conn.write("欢迎\n")).pipe(
+ *   Layer.provide(Tcp.layer("127.0.0.1:9999")),
+ * );
+ * DenoRuntime.runMain(Layer.launch(Welcome));
+ * ```
+ */
+export const serveForever = <E = never, R = never>(
+  handler: Handler<E, R> | Loop,
+  options?: Options,
+): Layer.Layer<Server, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
+  Layer.effect(Server, make(handler, options));
+
+/**
+ * Serves forever as a plain Effect that never returns; interrupt it to shut
+ * the server down gracefully.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { Server, Tcp } from "@fibernet/socket";
+ *
+ * const program = Server.serve((conn) => conn.write("bye\n")).pipe(
+ *   Effect.provide(Tcp.layer("127.0.0.1:9999")),
+ * );
+ * ```
+ */
+export const serve = <E = never, R = never>(
+  handler: Handler<E, R> | Loop,
+  options?: Options,
+): Effect.Effect<never, never, Listener.Listener | Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.andThen(make(handler, options), Effect.never));

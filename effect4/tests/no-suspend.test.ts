@@ -1,0 +1,56 @@
+// Effect 4 fibers suspend expensively on Deno (effect 4.1 makes an
+// AsyncResource at every suspension), so an operation that can complete at
+// once must not suspend. `Effect.runSync` fails when the Effect it runs
+// suspends: each of these would fail if its operation did.
+import { describe, expect, it } from "@effect/vitest";
+import { Effect, Option, Schedule } from "effect";
+import { Udp } from "../mod.ts";
+import { text } from "./_support/bytes.ts";
+import { pair } from "./_support/net.ts";
+
+/** Waits until `server` has read `n` bytes from its socket that no read has returned yet. */
+const buffered = (conn: { readonly bufferedBytes: number }, n: number) =>
+  Effect.repeat(Effect.sync(() => conn.bufferedBytes), {
+    until: (k) => k >= n,
+    schedule: Schedule.spaced("5 millis"),
+  }).pipe(Effect.timeout("5 seconds"));
+
+describe("operations that can complete at once do not suspend", () => {
+  it.live("a small write with nothing ahead of it", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      Effect.runSync(client.write("hello"));
+      // (A second write while the first is still going out waits its turn.)
+      yield* Effect.repeat(Effect.sync(() => client.unsentBytes), {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("5 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      Effect.runSync(client.write(new Uint8Array([0x21])));
+      expect(text(yield* server.readExactly(6))).toBe("hello!");
+    }));
+
+  it.live("reads of bytes already read from the socket: read, readExactly, readText", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      yield* client.write("abcdefghij");
+      // The first read waits for the peer and takes everything that arrived.
+      yield* Effect.sleep("50 millis");
+      expect(text(yield* server.readExactly(2))).toBe("ab");
+      yield* buffered(server, 8);
+      expect(text(Effect.runSync(server.readExactly(3)))).toBe("cde");
+      expect(Effect.runSync(server.read(2)).pipe(Option.map(text))).toEqual(Option.some("fg"));
+      expect(Effect.runSync(server.readText())).toEqual(Option.some("hij"));
+    }));
+
+  it.live("a receive of a datagram already queued", () =>
+    Effect.gen(function* () {
+      const a = yield* Udp.bind("127.0.0.1:0");
+      const b = yield* Udp.bind("127.0.0.1:0");
+      yield* b.send("queued", a.address);
+      yield* Effect.repeat(Effect.sync(() => a.stats.queued), {
+        until: (n) => n >= 1,
+        schedule: Schedule.spaced("5 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      expect(text(Effect.runSync(a.receive).data)).toBe("queued");
+    }));
+});
