@@ -12,13 +12,16 @@ import {
   type Client,
   clientArgs,
   counterIds,
+  createDatabase,
   makeClient,
+  plainPing,
   type Runner,
   runnerFlags,
   startRunners,
 } from "./_support/cluster.ts";
 import { runToEnd } from "./_support/examples.ts";
 import { needsForEach } from "./_support/needs.ts";
+import { selfSignedCert } from "./_support/tls.ts";
 import { missing } from "./_support/tools.ts";
 
 const ids = counterIds(30);
@@ -30,18 +33,27 @@ const valuesOf = (counts: ReadonlyArray<Count>): Record<string, number> =>
 const plusOne = (values: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(values).map(([id, value]) => [id, value + 1]));
 
+// One throwaway PostgreSQL for the file; each cluster gets a database of its own.
+let postgres: Postgres | undefined;
+
+beforeAll(async () => {
+  if (!missing("postgres")) postgres = await startPostgres();
+}, 60_000);
+
+afterAll(async () => {
+  await postgres?.stop();
+}, 30_000);
+
 describe("a cluster of 3 Deno runner processes over PostgreSQL", () => {
   needsForEach("postgres");
 
-  let postgres: Postgres | undefined;
   let runners: Array<Runner> = [];
   let client: Client | undefined;
   // The counters' values after the last round, carried from test to test.
   let values: Record<string, number> = {};
 
   beforeAll(async () => {
-    if (missing("postgres")) return;
-    postgres = await startPostgres();
+    if (postgres === undefined) return;
     runners = await startRunners({ database: postgres.url }, 3);
     client = makeClient({ database: postgres.url });
   }, 90_000);
@@ -49,7 +61,6 @@ describe("a cluster of 3 Deno runner processes over PostgreSQL", () => {
   afterAll(async () => {
     await client?.dispose();
     await Promise.all(runners.map((runner) => runner.process.close()));
-    await postgres?.stop();
   }, 30_000);
 
   it("messages reach counters on every runner", async () => {
@@ -110,4 +121,43 @@ describe("a cluster of 3 Deno runner processes over PostgreSQL", () => {
     );
     expect(lines.at(-1)).toBe(`${ids.length} counters on 1 runner(s): ${runners[0].address} ×30`);
   }, 60_000);
+});
+
+describe("a cluster over TLS", () => {
+  needsForEach("postgres");
+  needsForEach("openssl");
+
+  let runners: Array<Runner> = [];
+  let client: Client | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    await client?.dispose();
+    await Promise.all(runners.map((runner) => runner.process.close()));
+    if (dir !== undefined) await Deno.remove(dir, { recursive: true });
+  }, 30_000);
+
+  it("runners serve TLS and reach each other over it; a TLS client reaches both", async () => {
+    dir = await Deno.makeTempDir({ prefix: "fibernet-cluster-tls-" });
+    await selfSignedCert(dir);
+    const setup = {
+      database: await createDatabase(postgres!.url, "tls"),
+      tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/cert.pem` },
+    };
+    runners = await startRunners(setup, 2);
+    // The runners' port speaks TLS only: a ping in plain text gets no pong.
+    expect(await plainPing(runners[0].address)).not.toContain("Pong");
+    client = makeClient(setup);
+    let counts: Array<Count> = [];
+    for (let round = 1; round <= 20 && answeredBy(counts).size < 2; round++) {
+      counts = await client.incrementAll(ids);
+    }
+    expect(answeredBy(counts)).toEqual(new Set(runners.map((runner) => runner.address)));
+    // The runners ping each other every second, over TLS; one that could not
+    // reach the other would mark it dead within 4 s and take its counters.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const later = await client.incrementAll(ids);
+    expect(later.map((count) => count.runner)).toEqual(counts.map((count) => count.runner));
+    expect(valuesOf(later)).toEqual(plusOne(valuesOf(counts)));
+  }, 90_000);
 });

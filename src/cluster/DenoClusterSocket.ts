@@ -35,15 +35,22 @@
  *   when the runner shuts down (the platform server's default, as on Node):
  *   runners keep connections to each other open for minutes, so waiting for
  *   them to end would hold a stopping runner for the full drain time.
- * - **Connections a client opened are closed with it.** Effect 3.22's
- *   `RcMap.get` looks for an existing entry before it takes its lock and not
- *   after, so N simultaneous first messages to one runner open N connections
- *   and keep N−1 of them (with their ping timers) beyond the cluster's
- *   lifetime: on Node and Deno alike, a client process then never exits by
- *   itself. The client protocol here records each connection it opens and
- *   closes the ones still open when the cluster Layer is released. (Until
- *   then the extra connections live on: they are dropped after the cluster's
- *   3-minute idle time.)
+ * - **Connections a client opened are closed with it.** In Effect 3.22,
+ *   `RcMap.get` (which the cluster uses to keep one connection per runner)
+ *   looks for an existing entry before it takes its lock and does not look
+ *   again after, so first messages to one runner that race each other can
+ *   each open a connection; all but the last one recorded are never closed
+ *   by the cluster, and their ping timers keep the process alive: a client
+ *   process then does not exit by itself (seen on Node too). The client
+ *   protocol here records every connection scope it opens and closes those
+ *   still open when the cluster Layer is released. Until then the extras
+ *   live on (the cluster drops them after its 3-minute idle time). With
+ *   another client protocol, end the process explicitly when its work is
+ *   done.
+ * - **Concurrent first start-up is retried.** Runners that start together
+ *   on a new database race to create the cluster's tables, and PostgreSQL
+ *   fails the losers (`type "cluster_migrations" already exists`); the
+ *   storage Layers are built again a few times before that is an error.
  * - **TLS between runners** when `tls` is given: the server presents its
  *   certificate, every runner and client checks it. Deno's TLS server does
  *   not ask for client certificates, so anyone who can reach a runner's port
@@ -79,10 +86,12 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy";
 import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
+import * as Schedule from "effect/Schedule";
 import * as Scope from "effect/Scope";
 import * as Address from "../Address.ts";
 import type * as Tls from "../Tls.ts";
 import * as DenoSocket from "../platform/DenoSocket.ts";
+import { retryLayer } from "../internal/retry_layer.ts";
 import * as DenoSocketServer from "../platform/DenoSocketServer.ts";
 
 /**
@@ -333,6 +342,13 @@ export type Provides<S extends Storage> =
   | Runners.Runners
   | ("byo" extends S ? never : MessageStorage.MessageStorage);
 
+// Runners that start together on a new database race to create the same
+// tables, and PostgreSQL fails the losers ("type … already exists"), as a
+// failure or, in the message storage's migrations, a defect. A few retries
+// find the tables made.
+const retryStartup = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  retryLayer(layer, 8, Schedule.jittered(Schedule.spaced("250 millis")));
+
 /**
  * The cluster for this process as one Layer: the counterpart of
  * `NodeClusterSocket.layer`. A runner (the default) serves the runner
@@ -395,7 +411,7 @@ export const layer = <
     ? MessageStorage.layerNoop
     : storage === "byo"
     ? Layer.empty as never
-    : Layer.orDie(SqlMessageStorage.layer);
+    : Layer.orDie(retryStartup(SqlMessageStorage.layer));
   const runners: Layer.Layer<
     RunnerStorage.RunnerStorage,
     never,
@@ -404,7 +420,7 @@ export const layer = <
     ? RunnerStorage.layerMemory
     : storage === "byo"
     ? Layer.empty as never
-    : Layer.orDie(SqlRunnerStorage.layer);
+    : Layer.orDie(retryStartup(SqlRunnerStorage.layer));
   const maxBufferSize = options?.serializationMaxBufferSize;
   return sockets.pipe(
     Layer.provideMerge(messages),

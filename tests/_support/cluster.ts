@@ -1,6 +1,7 @@
 // The cluster example's runners as real processes, and a client-only cluster
 // member in the test process, over a throwaway PostgreSQL.
-import { Effect, ManagedRuntime } from "effect";
+import { PgClient } from "@effect/sql-pg";
+import { Effect, ManagedRuntime, Redacted } from "effect";
 import { clientLayer, type Count, Counter, type Setup } from "../../examples/cluster/counter.ts";
 import { type Running, start } from "./examples.ts";
 import { freePort } from "./net.ts";
@@ -83,3 +84,38 @@ export const counterIds = (n: number): Array<string> =>
 /** The set of runners that answered. */
 export const answeredBy = (counts: ReadonlyArray<Count>): Set<string> =>
   new Set(counts.map((count) => count.runner));
+
+/** Makes a new database on the server of `url`; resolves with its URL. */
+export const createDatabase = async (url: string, name: string): Promise<string> => {
+  await Effect.runPromise(
+    Effect.flatMap(PgClient.PgClient, (sql) => sql`CREATE DATABASE ${sql(name)}`).pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })),
+    ),
+  );
+  return url.replace(/\/[^/]*$/, `/${name}`);
+};
+
+/** Sends an RPC ping in plain text (NDJSON) to `address`; what came back before the end. */
+export const plainPing = async (address: string): Promise<string> => {
+  const port = Number(address.split(":")[1]);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const deadline = setTimeout(() => conn.close(), 10_000);
+  let heard = "";
+  try {
+    await conn.write(new TextEncoder().encode('{"_tag":"Ping"}\n'));
+    const buffer = new Uint8Array(1024);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      heard += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+  } catch {
+    // Reset, or closed by the deadline: nothing more to hear.
+  } finally {
+    clearTimeout(deadline);
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+  return heard;
+};
