@@ -44,6 +44,7 @@
  *
  * @module
  */
+import type * as Cause from "effect/Cause";
 import * as Data from "effect/Data";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
@@ -96,6 +97,20 @@ export interface Options {
   readonly stderr?: "inherit" | "null" | undefined;
 }
 
+/** The fields of a {@link WorkerSpawnError}. */
+interface SpawnFailure {
+  /** What failed, in one line. */
+  readonly message: string;
+  /** What Deno threw. */
+  readonly cause: unknown;
+}
+
+// JSR rejects a call in an `extends` clause: the base gets its type first.
+const WorkerSpawnErrorBase: new (
+  args: SpawnFailure,
+) => Cause.YieldableError & { readonly _tag: "WorkerSpawnError" } & SpawnFailure = Data
+  .TaggedError("WorkerSpawnError") as never;
+
 /**
  * The first workers could not be started: the program is missing, or
  * running programs is not allowed (`--allow-run`).
@@ -109,12 +124,7 @@ export interface Options {
  * );
  * ```
  */
-export class WorkerSpawnError extends Data.TaggedError("WorkerSpawnError")<{
-  /** What failed, in one line. */
-  readonly message: string;
-  /** What Deno threw. */
-  readonly cause: unknown;
-}> {}
+export class WorkerSpawnError extends WorkerSpawnErrorBase {}
 
 /**
  * A running supervisor.
