@@ -89,10 +89,10 @@ import * as Option from "effect/Option";
 import * as Schedule from "effect/Schedule";
 import * as Scope from "effect/Scope";
 import * as Address from "../Address.ts";
-import type * as Tls from "../Tls.ts";
-import * as DenoSocket from "../platform/DenoSocket.ts";
 import { retryLayer } from "../internal/retry_layer.ts";
+import * as DenoSocket from "../platform/DenoSocket.ts";
 import * as DenoSocketServer from "../platform/DenoSocketServer.ts";
+import type * as Tls from "../Tls.ts";
 
 /**
  * How a runner or client connects to a runner.
