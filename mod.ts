@@ -43,3 +43,4 @@ export * as Udp from "./src/Udp.ts";
 export * as Tls from "./src/Tls.ts";
 export * as SocketKind from "./src/SocketKind.ts";
 export * as Printable from "./src/Printable.ts";
+export * as Workers from "./src/Workers.ts";

@@ -6,7 +6,7 @@ const entries: string[] = Object.values(
   JSON.parse(Deno.readTextFileSync("deno.json")).exports as Record<string, string>,
 ).map((path) => path.replace(/^\.\//, ""));
 const publicModules = [...entries];
-for (const dir of ["src", "src/platform"]) {
+for (const dir of ["src", "src/platform", "src/cluster"]) {
   try {
     for (const entry of Deno.readDirSync(dir)) {
       const path = `${dir}/${entry.name}`;

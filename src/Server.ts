@@ -600,7 +600,8 @@ export const make = <E = never, R = never>(
         loop.stopAccepting();
         yield* listener.close;
         const count = loop.sessions.size;
-        if (count > 0) {
+        const drains = Duration.greaterThan(shutdownTimeout, Duration.zero);
+        if (count > 0 && drains) {
           yield* Effect.logInfo(
             `shutdown: draining ${count} connection(s), up to ${Duration.format(shutdownTimeout)}`,
           );
@@ -610,9 +611,11 @@ export const make = <E = never, R = never>(
         );
         if (stopped > 0) {
           yield* Effect.logInfo(
-            `shutdown: interrupted ${stopped} connection(s) after ${
-              Duration.format(shutdownTimeout)
-            }`,
+            drains
+              ? `shutdown: interrupted ${stopped} connection(s) after ${
+                Duration.format(shutdownTimeout)
+              }`
+              : `shutdown: interrupted ${stopped} connection(s)`,
           );
         }
       })

@@ -303,6 +303,60 @@ describe("DenoSocket / DenoSocketServer (platform API)", () => {
       yield* Fiber.interrupt(second);
     }));
 
+  // A platform handler (an RPC server's, say) serves until its client leaves:
+  // by default an interrupted run stops it at once instead of waiting on the
+  // client; shutdownTimeout gives handlers time to finish by themselves.
+  const stopWhileClientWaits = (options: DenoSocketServer.ServerOptions) =>
+    Effect.gen(function* () {
+      const context = yield* Layer.build(
+        DenoSocketServer.layer({ host: "127.0.0.1", port: 0 }, options),
+      );
+      const server = Context.get(context, SocketServer.SocketServer);
+      const events: Array<string> = [];
+      const running = yield* Effect.fork(server.run((socket) =>
+        Effect.gen(function* () {
+          const write = yield* socket.writer;
+          yield* write("hello\n");
+          // Answers what arrives until the client leaves, like a protocol loop.
+          yield* socket.run(write);
+        }).pipe(
+          Effect.scoped,
+          Effect.onExit((exit) =>
+            Effect.sync(() => events.push(Exit.isInterrupted(exit) ? "interrupted" : "ended"))
+          ),
+        )
+      ));
+      const client = yield* Tcp.connect(`127.0.0.1:${tcpPort(server.address)}`);
+      expect(text(yield* client.readExactly(6))).toBe("hello\n");
+      return { running, client, events };
+    });
+
+  it.scopedLive("an interrupted run stops its handlers at once by default", () =>
+    Effect.gen(function* () {
+      const { running, client, events } = yield* stopWhileClientWaits({});
+      // The client stays connected and silent; the old 10 s drain would time this out.
+      yield* Fiber.interrupt(running).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "run did not stop" }),
+      );
+      expect(events).toEqual(["interrupted"]);
+      // Its connection was closed: the client reads the end.
+      expect(Option.isNone(yield* client.read().pipe(Effect.timeout("5 seconds")))).toBe(true);
+    }));
+
+  it.scopedLive("with shutdownTimeout, an interrupted run lets handlers finish first", () =>
+    Effect.gen(function* () {
+      const { running, client, events } = yield* stopWhileClientWaits({
+        shutdownTimeout: "30 seconds",
+      });
+      const stopping = yield* Effect.fork(Fiber.interrupt(running));
+      // Still served while draining: the handler answers, then ends when the client leaves.
+      yield* client.write("ping\n");
+      expect(text(yield* client.readExactly(5))).toBe("ping\n");
+      yield* client.closeWrite;
+      yield* Fiber.join(stopping).pipe(Effect.timeout("10 seconds"));
+      expect(events).toEqual(["ended"]);
+    }));
+
   needs("openssl", it.scopedLive)(
     "TLS through the generic constructors (DenoSocket.make, fromListener)",
     () =>

@@ -13,10 +13,19 @@
  * ```
  *
  * Each connection is served by `Server.make` with its options — most
- * connections at once (`maxConnections`), an idle timeout, a graceful drain
- * when `run` is interrupted, accept back-off when out of file descriptors —
- * and handed to the handler as a `DenoSocket` (reads pulled, so a slow
- * handler slows its client instead of growing memory). A handler's failure
+ * connections at once (`maxConnections`), an idle timeout, accept back-off
+ * when out of file descriptors — and handed to the handler as a `DenoSocket`
+ * (reads pulled, so a slow handler slows its client instead of growing
+ * memory).
+ *
+ * Stopping is immediate, as with `NodeSocketServer`: when `run` is
+ * interrupted the listener stops accepting and every connection's handler is
+ * interrupted at once (its finalizers run, then its connection closes). The
+ * handlers that platform code runs here — `@effect/rpc`'s server, for one —
+ * serve a connection until the client closes it, and clients such as
+ * `@effect/cluster` runners keep theirs open for minutes, so a drain would
+ * only wait on the peers. Give `shutdownTimeout` to let handlers finish on
+ * their own first. A handler's failure
  * is reported at the fiber's unhandled-error log level, as Node does, counted
  * in the server's `failed` metric (see `Server.metricsFor`), and never stops the server. The listener stays
  * bound as long as the Layer, so `address` is valid throughout and `run` may
@@ -44,6 +53,7 @@
 import type * as Socket from "@effect/platform/Socket";
 import * as SocketServer from "@effect/platform/SocketServer";
 import * as Cause from "effect/Cause";
+import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as FiberRef from "effect/FiberRef";
 import * as Layer from "effect/Layer";
@@ -104,6 +114,11 @@ export type ListenOptions =
  * ```
  */
 export interface ServerOptions extends Server.Options {
+  /**
+   * How long handlers may run on when `run` is interrupted before they are
+   * interrupted. Default 0: at once (see the module notes).
+   */
+  readonly shutdownTimeout?: Server.Options["shutdownTimeout"];
   /** Options of the `Socket` each connection is handed as. */
   readonly socket?: DenoSocket.Options | undefined;
 }
@@ -202,6 +217,10 @@ export const fromListener = (
   // The server's own failure counter (see Server.metricsFor).
   const { failed } = Server.metricsFor(listener.address, options?.name);
   const socketOptions = options?.socket;
+  const serverOptions: Server.Options = {
+    ...options,
+    shutdownTimeout: options?.shutdownTimeout ?? Duration.zero,
+  };
   const run = <R, E, _>(
     handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>,
   ): Effect.Effect<never, SocketServer.SocketServerError, R> => {
@@ -212,7 +231,7 @@ export const fromListener = (
       ) as Effect.Effect<void, never, R>;
     return Effect.scoped(
       Effect.zipRight(
-        Effect.provideService(Server.make(serve, options), Listener.Listener, shared),
+        Effect.provideService(Server.make(serve, serverOptions), Listener.Listener, shared),
         Effect.never,
       ),
     ) as Effect.Effect<never, never, R>;

@@ -7,7 +7,9 @@ import { command, debianPackage, missing, type Tool } from "./tools.ts";
 
 /** Why a test that needs `tool` is skipped on this machine. */
 export const skipReason = (tool: Tool): string =>
-  `needs ${command[tool]}, not on PATH (apt-get install ${debianPackage[tool]})`;
+  `needs ${command[tool]}, not on PATH${
+    tool === "postgres" ? " or in /usr/lib/postgresql/*/bin" : ""
+  } (apt-get install ${debianPackage[tool]})`;
 
 /**
  * `test` itself when `tool` is on PATH; otherwise a stand-in that registers a
