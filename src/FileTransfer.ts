@@ -55,8 +55,9 @@ import * as Data from "effect/Data";
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
-import * as Metric from "effect/Metric";
+import type * as Metric from "effect/Metric";
 import * as MetricLabel from "effect/MetricLabel";
+import { monotonicCounter } from "./internal/metric.ts";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import type * as Connection from "./Connection.ts";
@@ -607,18 +608,17 @@ export const metrics: {
   readonly failed: Metric.Metric.Counter<number>;
   readonly bytes: Metric.Metric.Counter<number>;
 } = {
-  completed: Metric.counter("socket.file_transfer.completed", {
-    description: "file transfers verified and stored (or confirmed to the sender)",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "{transfer}")),
-  failed: Metric.counter("socket.file_transfer.failures", {
-    description: "file transfers that failed",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "{transfer}")),
-  bytes: Metric.counter("socket.file_transfer.bytes", {
-    description: "bytes of the files transferred",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "By")),
+  completed: monotonicCounter(
+    "socket.file_transfer.completed",
+    "file transfers verified and stored (or confirmed to the sender)",
+    "{transfer}",
+  ),
+  failed: monotonicCounter(
+    "socket.file_transfer.failures",
+    "file transfers that failed",
+    "{transfer}",
+  ),
+  bytes: monotonicCounter("socket.file_transfer.bytes", "bytes of the files transferred", "By"),
 };
 
 /**

@@ -59,8 +59,9 @@
  * @module
  */
 import * as Effect from "effect/Effect";
-import * as Metric from "effect/Metric";
+import type * as Metric from "effect/Metric";
 import * as MetricLabel from "effect/MetricLabel";
+import { monotonicCounter } from "./internal/metric.ts";
 import * as Option from "effect/Option";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
@@ -348,26 +349,15 @@ export const metrics: {
   readonly bytesReceived: Metric.Metric.Counter<number>;
   readonly bytesSent: Metric.Metric.Counter<number>;
 } = {
-  received: Metric.counter("socket.udp.datagrams_received", {
-    description: "datagrams received",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "{datagram}")),
-  sent: Metric.counter("socket.udp.datagrams_sent", {
-    description: "datagrams sent",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "{datagram}")),
-  dropped: Metric.counter("socket.udp.datagrams_dropped", {
-    description: "datagrams dropped because the receive queue was full",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "{datagram}")),
-  bytesReceived: Metric.counter("socket.udp.bytes_received", {
-    description: "bytes received",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "By")),
-  bytesSent: Metric.counter("socket.udp.bytes_sent", {
-    description: "bytes sent",
-    incremental: true,
-  }).pipe(Metric.tagged("unit", "By")),
+  received: monotonicCounter("socket.udp.datagrams_received", "datagrams received", "{datagram}"),
+  sent: monotonicCounter("socket.udp.datagrams_sent", "datagrams sent", "{datagram}"),
+  dropped: monotonicCounter(
+    "socket.udp.datagrams_dropped",
+    "datagrams dropped because the receive queue was full",
+    "{datagram}",
+  ),
+  bytesReceived: monotonicCounter("socket.udp.bytes_received", "bytes received", "By"),
+  bytesSent: monotonicCounter("socket.udp.bytes_sent", "bytes sent", "By"),
 };
 
 /** Counts an endpoint's stats in {@link metrics}: once a second, and at close. */

@@ -2,7 +2,7 @@
 // TlsSocket (so copy loops and Server.echo run on it), the core works without
 // Effect, a server's close sends close_notify, and a peer that sends while
 // nobody reads is pushed back instead of filling memory.
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest";
+import { describe, expect, it } from "@effect/vitest";
 import { Effect, Fiber, Layer, Logger, LogLevel, Option } from "effect";
 import { type Address, Connection, Listener, Server, Tcp, Tls } from "../mod.ts";
 import {
@@ -16,25 +16,9 @@ import {
 } from "../src/core/mod.ts";
 import { pattern, sameBytes, text } from "./_support/bytes.ts";
 import { needsForEach } from "./_support/needs.ts";
-import { selfSignedCert } from "./_support/tls.ts";
+import { sharedCertificate } from "./_support/tls.ts";
 
-let dir = "";
-let cert = "";
-let key = "";
-
-beforeAll(async () => {
-  dir = await Deno.makeTempDir({ prefix: "fibernet-tls-core-" });
-  try {
-    await selfSignedCert(dir);
-    cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    key = await Deno.readTextFile(`${dir}/key.pem`);
-  } catch {
-    // openssl is missing: needsForEach skips every test here.
-  }
-});
-afterAll(async () => {
-  if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-});
+const pem = sharedCertificate("fibernet-tls-core-");
 
 /** Serves `handler` over TLS on a free loopback port until the test's scope closes. */
 const serveTls = <E>(
@@ -46,7 +30,7 @@ const serveTls = <E>(
     const scope = yield* Effect.scope;
     const context = yield* Layer.buildWithScope(
       Server.serveForever(handler, serverOptions).pipe(
-        Layer.provide(Tls.layer("127.0.0.1:0", { cert, key, ...options })),
+        Layer.provide(Tls.layer("127.0.0.1:0", { cert: pem.cert, key: pem.key, ...options })),
       ),
       scope,
     ).pipe(Logger.withMinimumLogLevel(LogLevel.Error));
@@ -58,8 +42,8 @@ describe("Tls over the core", () => {
 
   it.scopedLive("client and server connections expose their TlsSocket; copy runs between TLS and TCP", () =>
     Effect.gen(function* () {
-      const listener = yield* Tls.listen("127.0.0.1:0", { cert, key });
-      const connecting = yield* Effect.fork(Tls.connect(listener.address, { caCerts: [cert] }));
+      const listener = yield* Tls.listen("127.0.0.1:0", { cert: pem.cert, key: pem.key });
+      const connecting = yield* Effect.fork(Tls.connect(listener.address, { caCerts: [pem.cert] }));
       const accepted = yield* Listener.acceptScoped(listener);
       const client = yield* Fiber.join(connecting);
       expect(client.socket).toBeInstanceOf(TlsSocket);
@@ -87,7 +71,7 @@ describe("Tls over the core", () => {
   it.scopedLive("Server.echo over TLS echoes 1 MiB; a handler that returns ends with close_notify", () =>
     Effect.gen(function* () {
       const echo = yield* serveTls(Server.echo);
-      const conn = yield* Tls.connect(echo, { caCerts: [cert] });
+      const conn = yield* Tls.connect(echo, { caCerts: [pem.cert] });
       const payload = pattern(1024 * 1024, 11);
       const back = yield* Effect.fork(conn.readExactly(payload.length));
       yield* conn.write(payload);
@@ -96,7 +80,7 @@ describe("Tls over the core", () => {
       // The server writes and its handler returns: the client reads it all,
       // then a clean end of stream (no "peer closed without close_notify").
       const bye = yield* serveTls((c) => c.write(pattern(100_000, 5)));
-      const reader = yield* Tls.connect(bye, { caCerts: [cert] });
+      const reader = yield* Tls.connect(bye, { caCerts: [pem.cert] });
       expect(sameBytes(yield* reader.readExactly(100_000), pattern(100_000, 5))).toBe(true);
       expect(yield* reader.read()).toEqual(Option.none());
     }));
@@ -107,7 +91,7 @@ describe("Tls over the core", () => {
       const port = (address as Address.TcpAddress).port;
       // Deno's client: its writes complete only as far as TCP takes them.
       const written = yield* Effect.promise(async () => {
-        const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] });
+        const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pem.cert] });
         let total = 0;
         const chunk = new Uint8Array(64 * 1024);
         const writing = (async () => {
@@ -130,8 +114,8 @@ describe("Tls over the core", () => {
     const listener = listenTls({
       hostname: "127.0.0.1",
       port: 0,
-      cert,
-      key,
+      cert: pem.cert,
+      key: pem.key,
       alpnProtocols: ["echo/1"],
       handshakeTimeoutMs: 5_000,
     });
@@ -160,7 +144,7 @@ describe("Tls over the core", () => {
         await Deno.connectTls({
           hostname: "127.0.0.1",
           port,
-          caCerts: [cert],
+          caCerts: [pem.cert],
           alpnProtocols: ["echo/1"],
         }),
         { side: "client", handshakeTimeoutMs: 5_000 },

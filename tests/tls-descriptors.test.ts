@@ -2,32 +2,16 @@
 // (silent, or stopped half-way through a ClientHello) must not pin the
 // server's descriptors: each one counts against maxConnections until its
 // socket is really closed, and the handshake deadline closes it.
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest";
+import { describe, expect, it } from "@effect/vitest";
 import { Effect, Layer, Logger, LogLevel } from "effect";
 import { Address, Server, Tls } from "../mod.ts";
 import { text } from "./_support/bytes.ts";
 import { needsForEach } from "./_support/needs.ts";
-import { selfSignedCert } from "./_support/tls.ts";
+import { sharedCertificate } from "./_support/tls.ts";
 
 const linux = Deno.build.os === "linux";
 
-let dir = "";
-let cert = "";
-let key = "";
-
-beforeAll(async () => {
-  dir = await Deno.makeTempDir({ prefix: "fibernet-tls-fds-" });
-  try {
-    await selfSignedCert(dir);
-    cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    key = await Deno.readTextFile(`${dir}/key.pem`);
-  } catch {
-    // openssl is missing: needsForEach skips every test here.
-  }
-});
-afterAll(async () => {
-  if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-});
+const pem = sharedCertificate("fibernet-tls-fds-");
 
 /** Sockets this process holds open (the server's side of every connection, its listener, …). */
 const openSockets = (): number => {
@@ -111,7 +95,13 @@ describe("Tls server descriptors", () => {
         const scope = yield* Effect.scope;
         const context = yield* Layer.buildWithScope(
           Server.serveForever(Server.echo, { maxConnections: 5 }).pipe(
-            Layer.provide(Tls.layer("127.0.0.1:0", { cert, key, handshakeTimeout: "300 millis" })),
+            Layer.provide(
+              Tls.layer("127.0.0.1:0", {
+                cert: pem.cert,
+                key: pem.key,
+                handshakeTimeout: "300 millis",
+              }),
+            ),
           ),
           scope,
         ).pipe(Logger.withMinimumLogLevel(LogLevel.Error));
@@ -129,7 +119,7 @@ describe("Tls server descriptors", () => {
         expect(yield* server.activeConnections).toBe(0);
 
         // The stalled clients are still connected; a real one is served.
-        const conn = yield* Tls.connect(address, { caCerts: [cert], timeout: "10 seconds" });
+        const conn = yield* Tls.connect(address, { caCerts: [pem.cert], timeout: "10 seconds" });
         yield* conn.write("still serving");
         expect(text(yield* conn.readExactly(13))).toBe("still serving");
       }),
@@ -141,7 +131,13 @@ describe("Tls server descriptors", () => {
       const scope = yield* Effect.scope;
       const context = yield* Layer.buildWithScope(
         Server.serveForever(() => Effect.never, { shutdownTimeout: 0 }).pipe(
-          Layer.provide(Tls.layer("127.0.0.1:0", { cert, key, handshakeTimeout: "300 millis" })),
+          Layer.provide(
+            Tls.layer("127.0.0.1:0", {
+              cert: pem.cert,
+              key: pem.key,
+              handshakeTimeout: "300 millis",
+            }),
+          ),
         ),
         scope,
       ).pipe(Logger.withMinimumLogLevel(LogLevel.Error));

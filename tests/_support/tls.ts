@@ -1,4 +1,5 @@
 // TLS test certificates, made at test time (nothing secret is in the repository).
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Makes a throwaway self-signed certificate for localhost / 127.0.0.1 in
@@ -22,4 +23,30 @@ export const selfSignedCert = async (dir: string): Promise<void> => {
   if (!out.success) {
     throw new Error(`openssl req failed: ${new TextDecoder().decode(out.stderr)}`);
   }
+};
+
+/**
+ * A self-signed certificate made once for a test file (in `beforeAll`) and
+ * removed after it: its PEM texts and the directory holding `cert.pem` and
+ * `key.pem`. Without openssl the fields stay empty; guard the tests with
+ * `needsForEach("openssl")`.
+ */
+export const sharedCertificate = (
+  prefix: string,
+): { readonly dir: string; readonly cert: string; readonly key: string } => {
+  const shared = { dir: "", cert: "", key: "" };
+  beforeAll(async () => {
+    shared.dir = await Deno.makeTempDir({ prefix });
+    try {
+      await selfSignedCert(shared.dir);
+      shared.cert = await Deno.readTextFile(`${shared.dir}/cert.pem`);
+      shared.key = await Deno.readTextFile(`${shared.dir}/key.pem`);
+    } catch {
+      // openssl is missing: the file's tests are skipped.
+    }
+  });
+  afterAll(async () => {
+    if (shared.dir) await Deno.remove(shared.dir, { recursive: true }).catch(() => {});
+  });
+  return shared;
 };

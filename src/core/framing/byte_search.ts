@@ -22,3 +22,16 @@ export const indexOfBytes = (
   }
   return -1;
 };
+
+/**
+ * `chunk`, after what is left of `input` from `pos` (a decoder pushed a new
+ * chunk before it used up the last one): the two joined, in order.
+ */
+export const appendRest = (input: Uint8Array, pos: number, chunk: Uint8Array): Uint8Array => {
+  const rest = input.length - pos;
+  if (rest <= 0) return chunk;
+  const joined = new Uint8Array(rest + chunk.length);
+  joined.set(input.subarray(pos));
+  joined.set(chunk, rest);
+  return joined;
+};

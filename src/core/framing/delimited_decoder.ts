@@ -3,7 +3,7 @@
 // kept in `partial` (never more than about maxLength bytes, and never holding
 // a whole delimiter), and each byte is searched once.
 import { copyOwned } from "../bytes.ts";
-import { indexOfBytes } from "./byte_search.ts";
+import { appendRest, indexOfBytes } from "./byte_search.ts";
 import type { FrameDecoder } from "./codec.ts";
 import { type FrameError, invalidFrame, truncatedFrame } from "./frame_error.ts";
 import type { DelimitedCodec } from "./delimited.ts";
@@ -42,14 +42,7 @@ export class DelimitedDecoder implements FrameDecoder {
 
   push(chunk: Uint8Array): void {
     if (this.failed !== undefined || chunk.length === 0) return;
-    const rest = this.input.length - this.pos;
-    if (rest > 0) {
-      const joined = new Uint8Array(rest + chunk.length);
-      joined.set(this.input.subarray(this.pos));
-      joined.set(chunk, rest);
-      chunk = joined;
-    }
-    this.input = chunk;
+    this.input = appendRest(this.input, this.pos, chunk);
     this.pos = 0;
   }
 

@@ -5,6 +5,7 @@
 // a shared arena). A longer one gets a buffer of exactly its size as soon as
 // its header is read and checked; the rest of it is copied in as it comes, or
 // read straight into it (`target`).
+import { appendRest } from "./byte_search.ts";
 import { copyOwned } from "../bytes.ts";
 import type { FrameDecoder } from "./codec.ts";
 import { type FrameError, truncatedFrame } from "./frame_error.ts";
@@ -47,15 +48,7 @@ export class LengthPrefixedDecoder implements FrameDecoder {
 
   push(chunk: Uint8Array): void {
     if (this.failed !== undefined || chunk.length === 0) return;
-    const rest = this.input.length - this.pos;
-    if (rest > 0) {
-      // Pushed before the last chunk was used up: keep both, in order.
-      const joined = new Uint8Array(rest + chunk.length);
-      joined.set(this.input.subarray(this.pos));
-      joined.set(chunk, rest);
-      chunk = joined;
-    }
-    this.input = chunk;
+    this.input = appendRest(this.input, this.pos, chunk);
     this.pos = 0;
   }
 
