@@ -59,7 +59,7 @@
  * @module
  */
 import * as Cause from "effect/Cause";
-import * as Context from "effect/Context";
+import type * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Metric from "effect/Metric";
 import type * as Scope from "effect/Scope";
