@@ -32,5 +32,6 @@ export * as Server from "./src/Server.ts";
 export * as SocketError from "./src/SocketError.ts";
 export * as SocketKind from "./src/SocketKind.ts";
 export * as Tcp from "./src/Tcp.ts";
+export * as Tls from "./src/Tls.ts";
 export * as Udp from "./src/Udp.ts";
 export * as Unix from "./src/Unix.ts";
