@@ -25,6 +25,7 @@
 export * as Address from "./src/Address.ts";
 export * as Connection from "./src/Connection.ts";
 export * as DenoRuntime from "./src/DenoRuntime.ts";
+export * as FileTransfer from "./src/FileTransfer.ts";
 export * as Framing from "./src/Framing.ts";
 export * as Listener from "./src/Listener.ts";
 export * as Printable from "./src/Printable.ts";
