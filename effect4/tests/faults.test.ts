@@ -166,13 +166,13 @@ describe("faults", () => {
   it(
     "out of file descriptors: the server keeps its listener, backs off, serves again",
     async () => {
-      // An echo server (fixtures/echo.ts) in a child process limited to 64 descriptors.
+      // echo.ts in a child process limited to 64 descriptors.
       const child = new Deno.Command("sh", {
         args: [
           "-c",
           `ulimit -n 64; exec "${Deno.execPath()}" run -q --allow-net=127.0.0.1 "${
-            repoPath("fixtures/echo.ts")
-          }" 0`,
+            repoPath("../examples/echo.ts")
+          }" --port 0`,
         ],
         stdout: "piped",
         stderr: "piped",
