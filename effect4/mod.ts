@@ -1,7 +1,8 @@
 /**
  * Sockets for Deno programs written with Effect 4: TCP (IPv4 and IPv6), Unix
- * sockets and UDP, as scoped resources whose every operation is an Effect
- * with a typed error, plus a fiber-per-connection server.
+ * sockets, UDP and TLS, as scoped resources whose every operation is an
+ * Effect with a typed error, plus a fiber-per-connection server, framing
+ * codecs and verified file transfer.
  *
  * This is the Effect 4 line of `@fibernet/socket` (versions 4.x, for
  * `effect` 4.1); the Effect 3 line is 0.x. Both run over the same

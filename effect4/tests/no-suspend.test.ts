@@ -29,6 +29,15 @@ describe("operations that can complete at once do not suspend", () => {
       expect(text(yield* server.readExactly(6))).toBe("hello!");
     }));
 
+  it.live("small writes behind one still going out (gathered to go out next)", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      for (let i = 0; i < 100; i++) Effect.runSync(client.write(`line ${i}\n`));
+      const expected = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join("");
+      const bytes = new TextEncoder().encode(expected).length;
+      expect(text(yield* server.readExactly(bytes))).toBe(expected);
+    }));
+
   it.live("reads of bytes already read from the socket: read, readExactly, readText", () =>
     Effect.gen(function* () {
       const { client, server } = yield* pair();
