@@ -419,4 +419,28 @@ describe("Server", () => {
       expect((yield* Metric.value(server.metrics.accepted)).count - accepted0).toBe(1);
       expect((yield* Metric.value(server.metrics.bytesIn)).count - in0).toBe(5);
     }));
+
+  it.live("two servers' metrics are apart; metricsFor reads a server's by address and name", () =>
+    Effect.gen(function* () {
+      const api = yield* startServer(echo, { name: "api" });
+      const other = yield* startServer(echo);
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const conn = yield* Tcp.connect(api.address);
+          yield* conn.write("abc");
+          yield* conn.readExactly(3);
+        }),
+      );
+      yield* Effect.repeat(api.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      const byName = Server.metricsFor(api.address, "api");
+      expect((yield* Metric.value(byName.accepted)).count).toBe(1);
+      expect((yield* Metric.value(byName.bytesIn)).count).toBe(3);
+      expect((yield* Metric.value(byName.duration)).count).toBe(1);
+      // The same address under another name is another series; so is the other server.
+      expect((yield* Metric.value(Server.metricsFor(api.address).accepted)).count).toBe(0);
+      expect((yield* Metric.value(other.metrics.accepted)).count).toBe(0);
+    }));
 });
