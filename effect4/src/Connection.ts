@@ -1,5 +1,5 @@
 /**
- * A connected byte stream (TCP or Unix) as Effects: the counterpart of
+ * A connected byte stream — TCP, Unix or TLS — as Effects: the counterpart of
  * a connected Python socket (`recv`, `sendall`, `shutdown(SHUT_WR)`,
  * `getpeername`, …).
  *
@@ -103,8 +103,10 @@ export interface Connection {
    * Writes every byte (`sendall`); strings are encoded as UTF-8. As with
    * `sendall`, success means the socket has taken the bytes, not that the
    * peer has read them: a small write (up to 16 KiB) with no write ahead of
-   * it is copied and handed to the socket without waiting, and if sending it
-   * fails, the next write or `closeWrite` reports the error. `close` lets
+   * it is copied and handed to the socket without waiting, and so are small
+   * writes behind it (up to 16 KiB more, gathered to go out next in one
+   * write) while no write waits its turn; if sending fails, the next write or
+   * `closeWrite` reports the error. `close` lets
    * handed-over bytes go out first. The caller may reuse `data` at once.
    */
   write(data: Uint8Array | string): Effect.Effect<void, SocketError<WriteReason>>;
@@ -159,6 +161,12 @@ export interface Connection {
    * directly. Absent for connections implemented elsewhere.
    */
   readonly socket?: StreamSocket | undefined;
+  /**
+   * What must complete before data flows, when there is something: a TLS
+   * connection's handshake (reads and writes wait for it anyway). A server
+   * with `tracing` runs it first, in a child span.
+   */
+  readonly handshake?: Effect.Effect<unknown, SocketError> | undefined;
 }
 
 const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 /**
  * A listening socket (`bind` + `listen`) that hands out connections
  * (`accept`), as a service so a server can take it from any transport's Layer
- * (`Tcp.layer`, `Unix.layer`).
+ * (`Tcp.layer`, `Unix.layer`, `Tls.layer`).
  *
  * ```ts
  * import { Effect } from "effect";
@@ -151,8 +151,7 @@ export const fromDeno = (raw: Deno.Listener): Listener =>
   fromCore({ listener: new StreamListener(raw), toConnection: Connection.fromSocket });
 
 /**
- * A Listener over a callback-level listener: how a transport that wraps its
- * own sockets (such as TLS) makes its listener.
+ * A Listener over a callback-level listener: how `Tls` makes its own.
  *
  * @example
  * ```ts

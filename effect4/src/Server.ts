@@ -4,8 +4,8 @@
  * `handle()` method, where a fiber takes the place of a thread.
  *
  * The handler is any `(connection) => Effect`. The server takes its listener
- * from the {@link Listener.Listener} service, so the same handler serves TCP
- * or Unix depending on which Layer provides it.
+ * from the {@link Listener.Listener} service, so the same handler serves TCP,
+ * Unix or TLS depending on which Layer provides it.
  *
  * ```ts
  * import { Effect, Layer, Option } from "effect";
@@ -51,9 +51,8 @@ import * as Effect from "effect/Effect";
 import type * as Fiber from "effect/Fiber";
 import * as Layer from "effect/Layer";
 import type * as LogLevel from "effect/LogLevel";
-import * as Metric from "effect/Metric";
 import * as Scope from "effect/Scope";
-import type * as Address from "./Address.ts";
+import * as Address from "./Address.ts";
 import * as Connection from "./Connection.ts";
 import * as Listener from "./Listener.ts";
 import type { ReadReason, SocketError, WriteReason } from "./SocketError.ts";
@@ -65,6 +64,8 @@ import type { AcceptWaiter } from "./core/stream_listener.ts";
 import { IoFailure, PENDING, type StreamSocket } from "./core/stream_socket.ts";
 import { connectionForker, scopeUsed } from "./internal/effect4_fibers.ts";
 import { acceptFailure, readFailure, writeFailure } from "./internal/failures.ts";
+import * as ServerMetrics from "./internal/server_metrics.ts";
+import { peerAttributes } from "./internal/tracing.ts";
 
 /**
  * What a handler is: given a connection, an Effect that serves it, run in a
@@ -173,6 +174,19 @@ export interface Options {
    * at `"Error"` with their stack.
    */
   readonly failureLogLevel?: LogLevel.Severity | "None";
+  /**
+   * The `server.name` label of this server's metrics, so that two servers in
+   * one process are told apart. Default: the listening address.
+   */
+  readonly name?: string;
+  /**
+   * Run each connection's handler in a span (`socket.server.connection`,
+   * kind server) with the peer, transport and server as attributes and the
+   * bytes read and written added at the end; its outcome is the span's
+   * status. Default false: no span, no cost. (A {@link Loop} handler is then
+   * run as its `effect`, in a fiber.)
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -190,6 +204,8 @@ export interface Server {
   readonly address: Address.Address;
   /** Connections being served right now. */
   readonly activeConnections: Effect.Effect<number>;
+  /** This server's metrics: {@link metrics} with its labels. */
+  readonly metrics: ServerMetrics.ServerMetrics;
 }
 
 /**
@@ -207,37 +223,63 @@ export const Server: Context.Service<Server, Server> = Context.Service<Server>(
 );
 
 /**
- * Metrics every server updates, labelled with nothing: read them with
- * Effect's usual metric tooling.
+ * The metrics every server updates. Each server adds its labels as
+ * attributes (`server.name`, `network.transport`, `server.address`,
+ * `server.port`; each metric also has a `unit`, which OpenTelemetry exporters
+ * use): read one server's own with `server.metrics` (see {@link Server}).
+ * Counters are monotonic; the byte counters move while connections are open
+ * (reported once a second and at close); `duration` is a histogram of
+ * connection lifetimes in seconds. They are updated in the metric registry of
+ * the Context the server was made in.
+ *
+ * | metric | kind | unit |
+ * |---|---|---|
+ * | `socket.server.connections` | counter | {connection} |
+ * | `socket.server.active_connections` | gauge | {connection} |
+ * | `socket.server.connection_failures` | counter | {connection} |
+ * | `socket.server.bytes_received` | counter | By |
+ * | `socket.server.bytes_sent` | counter | By |
+ * | `socket.server.connection.duration` | histogram | s |
  *
  * @example
  * ```ts
  * import { Effect, Metric } from "effect";
  * import { Server } from "@fibernet/socket";
- * const accepted = Effect.map(Metric.value(Server.metrics.accepted), (state) => state.count);
+ * const accepted = Effect.flatMap(Server.Server, (server) => Metric.value(server.metrics.accepted));
  * ```
  */
-export const metrics: {
-  readonly accepted: Metric.Counter<number>;
-  readonly active: Metric.Gauge<number>;
-  readonly failed: Metric.Counter<number>;
-  readonly bytesIn: Metric.Counter<number>;
-  readonly bytesOut: Metric.Counter<number>;
-} = {
-  accepted: Metric.counter("socket_server_connections_accepted", {
-    description: "connections accepted",
-  }),
-  active: Metric.gauge("socket_server_connections_active", {
-    description: "connections being served",
-  }),
-  failed: Metric.counter("socket_server_connections_failed", {
-    description: "connections whose handler failed or died",
-  }),
-  bytesIn: Metric.counter("socket_server_bytes_in", { description: "bytes read from clients" }),
-  bytesOut: Metric.counter("socket_server_bytes_out", {
-    description: "bytes written to clients",
-  }),
-};
+export const metrics: ServerMetrics.ServerMetrics = ServerMetrics.definitions;
+
+/** A server's metric labels: its name (default: its address), transport, host and port. */
+const labelsOf = (
+  address: Address.Address,
+  name: string | undefined,
+): ServerMetrics.ServerLabels =>
+  address._tag === "UnixAddress"
+    ? { name: name ?? Address.format(address), transport: "unix", address: address.path }
+    : {
+      name: name ?? Address.format(address),
+      transport: "tcp",
+      address: address.hostname,
+      port: address.port,
+    };
+
+/**
+ * The metrics of the server listening on `address` with this `name` option
+ * (default: the address), for a server whose {@link Server} value is out of
+ * reach.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect";
+ * import { Address, Server } from "@fibernet/socket";
+ * const failures = Metric.value(Server.metricsFor(Address.inet("127.0.0.1", 8080), "api").failed);
+ * ```
+ */
+export const metricsFor = (
+  address: Address.Address,
+  name?: string,
+): ServerMetrics.ServerMetrics => ServerMetrics.forServer(labelsOf(address, name));
 
 const DEFAULT_MAX_CONNECTIONS = 10_000;
 const DEFAULT_IDLE_TIMEOUT = Duration.minutes(5);
@@ -331,6 +373,39 @@ class FiberAcceptor implements Acceptor<ForeignConnection> {
   }
 }
 
+/**
+ * A connection's handler in a span: the peer, transport and server as
+ * attributes, the bytes read and written added when it ends.
+ */
+const traced = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  connection: Connection.Connection,
+  listening: Address.Address,
+): Effect.Effect<A, E | SocketError, R> => {
+  const attributes: Record<string, unknown> = {
+    ...peerAttributes("server", listening),
+    ...peerAttributes("network.peer", connection.remoteAddress),
+  };
+  // A TLS handshake shows as a child span before the handler's own work.
+  const handshake = connection.handshake;
+  const body: Effect.Effect<A, E | SocketError, R> = handshake === undefined
+    ? effect
+    : Effect.andThen(handshake, effect);
+  return Effect.withSpan(
+    Effect.ensuring(
+      body,
+      Effect.suspend(() =>
+        Effect.annotateCurrentSpan({
+          "socket.bytes_received": connection.bytesRead,
+          "socket.bytes_sent": connection.bytesWritten,
+        })
+      ),
+    ),
+    "socket.server.connection",
+    { kind: "server", attributes },
+  );
+};
+
 const millis = (duration: Duration.Input): number => {
   const ms = Duration.toMillis(Duration.fromInputUnsafe(duration));
   return Number.isFinite(ms) ? ms : Infinity;
@@ -377,13 +452,27 @@ export const make = <E = never, R = never>(
     const forker = yield* connectionForker<Exclude<R, Scope.Scope>>();
     const metricContext = forker.context as Context.Context<never>;
     const listenerLabel = format(listener.address);
+    const counters = ServerMetrics.forServer(labelsOf(listener.address, options?.name));
+    const tracing = options?.tracing ?? false;
+
+    /** Counts what a connection read and wrote since the last report. */
+    const reportBytes = (session: Session<Served>): void => {
+      const served = session.socket;
+      const reported = session.bytesReported;
+      const read = served.bytesRead - reported.read;
+      const written = served.bytesWritten - reported.written;
+      if (read > 0) counters.bytesIn.updateUnsafe(read, metricContext);
+      if (written > 0) counters.bytesOut.updateUnsafe(written, metricContext);
+      reported.read = served.bytesRead;
+      reported.written = served.bytesWritten;
+    };
 
     const log = (effect: Effect.Effect<void>, peer?: string): void => {
       forker.run(peer === undefined ? effect : Effect.annotateLogs(effect, "peer", peer));
     };
 
     const logFailure = (peer: string, cause: Cause.Cause<unknown>): void => {
-      metrics.failed.updateUnsafe(1, metricContext);
+      counters.failed.updateUnsafe(1, metricContext);
       // A bug deserves its stack; an expected failure one line.
       if (Cause.hasDies(cause)) return log(Effect.logError("connection handler died", cause), peer);
       if (failureLevel === "None") return;
@@ -396,14 +485,14 @@ export const make = <E = never, R = never>(
       session: Session<C>,
       connection: Connection.Connection,
     ): void => {
-      metrics.accepted.updateUnsafe(1, metricContext);
-      metrics.active.modifyUnsafe(1, metricContext);
+      counters.accepted.updateUnsafe(1, metricContext);
+      counters.active.modifyUnsafe(1, metricContext);
       const peer = format(connection.remoteAddress);
       const finish = (): void => {
         if (session.ended) return;
-        metrics.active.modifyUnsafe(-1, metricContext);
-        metrics.bytesIn.updateUnsafe(connection.bytesRead, metricContext);
-        metrics.bytesOut.updateUnsafe(connection.bytesWritten, metricContext);
+        counters.active.modifyUnsafe(-1, metricContext);
+        reportBytes(session as Session<Served>);
+        counters.duration.updateUnsafe((Date.now() - session.acceptedAt) / 1000, metricContext);
         loop.end(session);
       };
       const socket = connection.socket;
@@ -414,7 +503,7 @@ export const make = <E = never, R = never>(
           // Closed already: the handler will find out.
         }
       }
-      if (typeof handler !== "function" && socket !== undefined) {
+      if (typeof handler !== "function" && socket !== undefined && !tracing) {
         const running = handler.start(socket, (failure) => {
           if (failure !== undefined) logFailure(peer, Cause.fail(failure));
           finish();
@@ -436,6 +525,7 @@ export const make = <E = never, R = never>(
         // A handler that throws instead of returning an Effect fails this connection only.
         effect = Effect.die(defect);
       }
+      if (tracing) effect = traced(effect, connection, listener.address);
       const scope = Scope.makeUnsafe();
       const fiber = forker.fork(effect, peer, scope);
       session.stop = () => fiber.interruptUnsafe();
@@ -505,6 +595,13 @@ export const make = <E = never, R = never>(
         (c: ForeignConnection) => c.connection,
       ) as unknown as ServeLoop<Served>;
 
+    // Byte counters move while connections are open: once a second, not per read.
+    const reporter = setInterval(() => {
+      for (const session of loop.sessions) reportBytes(session);
+    }, 1000);
+    Deno.unrefTimer(reporter);
+    yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(reporter)));
+
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         // Stop accepting at once: new clients are refused, not queued.
@@ -532,13 +629,14 @@ export const make = <E = never, R = never>(
     return {
       address: listener.address,
       activeConnections: Effect.sync(() => loop.sessions.size),
+      metrics: counters,
     } satisfies Server;
   });
 
 /**
  * Serves forever as a Layer: the server runs for as long as the Layer lives
  * and shuts down gracefully when its scope closes. Provide a listener Layer
- * (`Tcp.layer`, `Unix.layer`) to choose the transport.
+ * (`Tcp.layer`, `Unix.layer`, `Tls.layer`) to choose the transport.
  *
  * @example
  * ```ts

@@ -30,6 +30,7 @@ import { hostPort } from "./internal/address.ts";
 import { connectWith, scopedConnection } from "./internal/open.ts";
 import { hasListenDatagram } from "./core/udp/backend.ts";
 import { listenReasons } from "./internal/reasons.ts";
+import { peerAttributes } from "./internal/tracing.ts";
 
 /**
  * Options for {@link connect}.
@@ -47,6 +48,12 @@ export interface ConnectOptions {
   readonly noDelay?: boolean;
   /** Enable TCP keep-alive probes. */
   readonly keepAlive?: boolean;
+  /**
+   * Make the connect a span (`socket.connect`, kind client, with
+   * `server.address`, `server.port` and `network.transport`), following
+   * Effect's `withSpan`. Default false.
+   */
+  readonly tracing?: boolean;
 }
 
 const tcpAddress = (
@@ -91,7 +98,7 @@ export const connect = (
         ),
       options?.timeout,
     );
-    return Effect.tap(
+    const connected = Effect.tap(
       scopedConnection(open),
       (conn) =>
         options?.noDelay || options?.keepAlive
@@ -101,6 +108,12 @@ export const connect = (
           ).pipe(Effect.mapError((e) => fromUnknown<ConnectReason>(e, "connect", label)))
           : Effect.void,
     );
+    return options?.tracing
+      ? Effect.withSpan(connected, "socket.connect", {
+        kind: "client",
+        attributes: peerAttributes("server", tcp),
+      })
+      : connected;
   });
 
 /**

@@ -59,7 +59,9 @@
  * @module
  */
 import * as Cause from "effect/Cause";
+import type * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
+import * as Metric from "effect/Metric";
 import type * as Scope from "effect/Scope";
 import * as Stream from "effect/Stream";
 import type * as Address from "./Address.ts";
@@ -322,6 +324,92 @@ export interface Connected extends DatagramSocket {
  */
 export const availableBackends = (): ReadonlyArray<Backend> => core.availableBackends();
 
+/** The metrics of the endpoints with these attributes. */
+const udpMetrics = (attributes: Record<string, string>) => ({
+  received: Metric.counter("socket.udp.datagrams_received", {
+    description: "datagrams received",
+    incremental: true,
+    attributes: { ...attributes, unit: "{datagram}" },
+  }),
+  sent: Metric.counter("socket.udp.datagrams_sent", {
+    description: "datagrams sent",
+    incremental: true,
+    attributes: { ...attributes, unit: "{datagram}" },
+  }),
+  dropped: Metric.counter("socket.udp.datagrams_dropped", {
+    description: "datagrams dropped because the receive queue was full",
+    incremental: true,
+    attributes: { ...attributes, unit: "{datagram}" },
+  }),
+  bytesReceived: Metric.counter("socket.udp.bytes_received", {
+    description: "bytes received",
+    incremental: true,
+    attributes: { ...attributes, unit: "By" },
+  }),
+  bytesSent: Metric.counter("socket.udp.bytes_sent", {
+    description: "bytes sent",
+    incremental: true,
+    attributes: { ...attributes, unit: "By" },
+  }),
+});
+
+/**
+ * The metrics every endpoint updates, each endpoint's with its local address
+ * as attributes (`network.local.address`, `network.local.port`) and
+ * `network.transport` udp: datagrams received, sent and dropped (a full
+ * receive queue), and the bytes received and sent (unit `By`). Counted from
+ * each endpoint's `stats` once a second and when it closes, in the metric
+ * registry of the Context it was bound in.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect";
+ * import { Udp } from "@fibernet/socket";
+ * const dropped = Metric.value(
+ *   Metric.withAttributes(Udp.metrics.dropped, {
+ *     "network.transport": "udp",
+ *     "network.local.address": "127.0.0.1",
+ *     "network.local.port": "5353",
+ *   }),
+ * );
+ * ```
+ */
+export const metrics: {
+  readonly received: Metric.Counter<number>;
+  readonly sent: Metric.Counter<number>;
+  readonly dropped: Metric.Counter<number>;
+  readonly bytesReceived: Metric.Counter<number>;
+  readonly bytesSent: Metric.Counter<number>;
+} = udpMetrics({});
+
+/** Counts an endpoint's stats in {@link metrics}: once a second, and at close. */
+const reportStats = (endpoint: DatagramEndpoint, context: Context.Context<never>): () => void => {
+  const counters = udpMetrics({
+    "network.transport": "udp",
+    "network.local.address": endpoint.address.hostname,
+    "network.local.port": String(endpoint.address.port),
+  });
+  let last = { received: 0, sent: 0, dropped: 0, bytesReceived: 0, bytesSent: 0 };
+  const report = () => {
+    const now = endpoint.stats;
+    const add = (metric: Metric.Counter<number>, delta: number) => {
+      if (delta > 0) metric.updateUnsafe(delta, context);
+    };
+    add(counters.received, now.received - last.received);
+    add(counters.sent, now.sent - last.sent);
+    add(counters.dropped, now.dropped - last.dropped);
+    add(counters.bytesReceived, now.bytesReceived - last.bytesReceived);
+    add(counters.bytesSent, now.bytesSent - last.bytesSent);
+    last = { ...now };
+  };
+  const timer = setInterval(report, 1000);
+  Deno.unrefTimer(timer);
+  return () => {
+    clearInterval(timer);
+    report();
+  };
+};
+
 // ---------------------------------------------------------------------------
 // The face: each operation is one call on the core endpoint.
 
@@ -329,15 +417,22 @@ export const availableBackends = (): ReadonlyArray<Backend> => core.availableBac
 const scoped = (
   open: () => Promise<DatagramEndpoint | Failure<BindReason>>,
 ): Effect.Effect<DatagramEndpoint, SocketError<BindReason>, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.flatMap(
-      Effect.promise(open),
-      (opened) =>
-        opened instanceof DatagramEndpoint
-          ? Effect.succeed(opened)
-          : Effect.fail(new SocketError(opened)),
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.flatMap(
+        Effect.zip(Effect.promise(open), Effect.context<never>()),
+        ([opened, context]) =>
+          opened instanceof DatagramEndpoint
+            ? Effect.succeed({ endpoint: opened, stopReporting: reportStats(opened, context) })
+            : Effect.fail(new SocketError(opened)),
+      ),
+      ({ endpoint, stopReporting }) =>
+        Effect.sync(() => {
+          endpoint.close();
+          stopReporting();
+        }),
     ),
-    (endpoint) => Effect.sync(() => endpoint.close()),
+    ({ endpoint }) => endpoint,
   );
 
 /** What bound and connected endpoints share, including receiving whole datagrams. */

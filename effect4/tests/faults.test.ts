@@ -1,9 +1,7 @@
 // Reliability under faults: resets, descriptor exhaustion, failing handlers.
-// (The slowloris case of the Effect 3 suite needs Framing, which the Effect 4
-// line does not have yet.)
 import { describe, expect, it } from "@effect/vitest";
-import { Effect, Option, Schedule } from "effect";
-import { Tcp } from "../mod.ts";
+import { Effect, Fiber, Option, Result, Schedule } from "effect";
+import { Address, Framing, Tcp } from "../mod.ts";
 import { pattern, sameBytes } from "./_support/bytes.ts";
 import { echo, startServer } from "./_support/net.ts";
 import { repoPath } from "./_support/paths.ts";
@@ -120,16 +118,61 @@ describe("faults", () => {
     30_000,
   );
 
+  it.live(
+    "a slowloris peer (one byte at a time) is closed by a per-frame deadline",
+    () =>
+      Effect.gen(function* () {
+        // The documented pattern: bound the time each frame may take with Effect.timeout.
+        // idleTimeout alone would not catch this peer, since every read completes.
+        const lines = Framing.lines({ maxLength: 1024 });
+        const deadlines: string[] = [];
+        const server = yield* startServer((conn) => {
+          const reader = lines.reader(conn);
+          const loop: Effect.Effect<void, unknown> = Effect.flatMap(
+            reader.read.pipe(Effect.timeout("400 millis")),
+            (line) => Option.isNone(line) ? Effect.void : Effect.andThen(conn.write("ok\n"), loop),
+          );
+          return loop.pipe(Effect.tapError((error) =>
+            Effect.sync(() => {
+              if ((error as { _tag?: string })._tag === "TimeoutError") {
+                deadlines.push(Address.format(conn.remoteAddress));
+              }
+            })
+          ));
+        }, { idleTimeout: "1 minute" });
+        const honest = yield* Tcp.connect(server.address);
+        const slow = yield* Tcp.connect(server.address);
+        // The slow peer drips a line one byte every 100 ms; it never finishes in time.
+        const drip = yield* Effect.forkChild(
+          Effect.forEach(
+            Array.from({ length: 30 }),
+            () => Effect.andThen(slow.write("x"), Effect.sleep(100)),
+            { discard: true },
+          ).pipe(Effect.ignore),
+        );
+        // The honest client sends whole lines promptly and is served meanwhile.
+        for (const line of ["hello\n", "again\n"]) {
+          yield* honest.write(line);
+          expect(new TextDecoder().decode(yield* honest.readExactly(3))).toBe("ok\n");
+        }
+        const end = yield* Effect.result(slow.read()).pipe(Effect.timeout("10 seconds"));
+        yield* Fiber.interrupt(drip);
+        expect(Result.isFailure(end) || Option.isNone(end.success)).toBe(true);
+        expect(deadlines).toContain(Address.format(slow.localAddress));
+      }),
+    30_000,
+  );
+
   it(
     "out of file descriptors: the server keeps its listener, backs off, serves again",
     async () => {
-      // An echo server (fixtures/echo.ts) in a child process limited to 64 descriptors.
+      // echo.ts in a child process limited to 64 descriptors.
       const child = new Deno.Command("sh", {
         args: [
           "-c",
           `ulimit -n 64; exec "${Deno.execPath()}" run -q --allow-net=127.0.0.1 "${
-            repoPath("fixtures/echo.ts")
-          }" 0`,
+            repoPath("../examples/echo.ts")
+          }" --port 0`,
         ],
         stdout: "piped",
         stderr: "piped",

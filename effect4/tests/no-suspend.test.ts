@@ -3,8 +3,8 @@
 // once must not suspend. `Effect.runSync` fails when the Effect it runs
 // suspends: each of these would fail if its operation did.
 import { describe, expect, it } from "@effect/vitest";
-import { Effect, Option, Schedule } from "effect";
-import { Udp } from "../mod.ts";
+import { Effect, Option, Schedule, Stream } from "effect";
+import { Framing, Udp } from "../mod.ts";
 import { text } from "./_support/bytes.ts";
 import { pair } from "./_support/net.ts";
 
@@ -29,6 +29,15 @@ describe("operations that can complete at once do not suspend", () => {
       expect(text(yield* server.readExactly(6))).toBe("hello!");
     }));
 
+  it.live("small writes behind one still going out (gathered to go out next)", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      for (let i = 0; i < 100; i++) Effect.runSync(client.write(`line ${i}\n`));
+      const expected = Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join("");
+      const bytes = new TextEncoder().encode(expected).length;
+      expect(text(yield* server.readExactly(bytes))).toBe(expected);
+    }));
+
   it.live("reads of bytes already read from the socket: read, readExactly, readText", () =>
     Effect.gen(function* () {
       const { client, server } = yield* pair();
@@ -40,6 +49,38 @@ describe("operations that can complete at once do not suspend", () => {
       expect(text(Effect.runSync(server.readExactly(3)))).toBe("cde");
       expect(Effect.runSync(server.read(2)).pipe(Option.map(text))).toEqual(Option.some("fg"));
       expect(Effect.runSync(server.readText())).toEqual(Option.some("hij"));
+    }));
+
+  it.live("frames already read from the socket: readFrame, a reader's read, a stream's pull", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      const codec = Framing.lengthPrefixed({ lengthFieldLength: 1 });
+      const lines = Framing.lines();
+      yield* codec.writeAll(client, ["one", "two", "three"]);
+      // The first frame waits for the peer; the others arrived with it.
+      yield* Effect.sleep("50 millis");
+      expect((yield* codec.readFrame(server)).pipe(Option.map(text))).toEqual(Option.some("one"));
+      yield* buffered(server, 10);
+      expect(Effect.runSync(codec.readFrame(server)).pipe(Option.map(text))).toEqual(
+        Option.some("two"),
+      );
+      expect(Effect.runSync(codec.reader(server).read).pipe(Option.map(text))).toEqual(
+        Option.some("three"),
+      );
+      yield* client.write("a\nb\nc\n");
+      yield* Effect.sleep("50 millis");
+      const reader = lines.reader(server);
+      expect((yield* reader.read).pipe(Option.map(text))).toEqual(Option.some("a"));
+      yield* buffered(server, 4);
+      const rest = Effect.runSync(Stream.runCollect(Stream.take(reader.stream, 2)));
+      expect(rest.map(text)).toEqual(["b", "c"]);
+    }));
+
+  it.live("a small frame written with nothing ahead of it", () =>
+    Effect.gen(function* () {
+      const { client, server } = yield* pair();
+      Effect.runSync(Framing.lines().write(client, "hello"));
+      expect(text(yield* server.readExactly(6))).toBe("hello\n");
     }));
 
   it.live("a receive of a datagram already queued", () =>

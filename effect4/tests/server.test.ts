@@ -102,7 +102,6 @@ describe("Server", () => {
   it.live("a handler that fails and one that dies leave the server serving", () =>
     Effect.gen(function* () {
       let n = 0;
-      const failed0 = yield* Metric.value(Server.metrics.failed);
       const server = yield* startServer((conn) =>
         Effect.suspend((): Effect.Effect<unknown, unknown> => {
           n++;
@@ -112,6 +111,7 @@ describe("Server", () => {
           return echo(conn);
         })
       );
+      const failed0 = yield* Metric.value(server.metrics.failed);
       for (let i = 0; i < 3; i++) {
         const conn = yield* Tcp.connect(server.address);
         // The failed handler's connection is closed: the client reads end of stream.
@@ -120,24 +120,24 @@ describe("Server", () => {
       const conn = yield* Tcp.connect(server.address);
       yield* conn.write("still serving");
       expect(text(yield* conn.readExactly(13))).toBe("still serving");
-      const failed1 = yield* Metric.value(Server.metrics.failed);
+      const failed1 = yield* Metric.value(server.metrics.failed);
       expect(failed1.count - failed0.count).toBe(3);
     }));
 
   it.live("a handler that throws instead of returning an Effect fails only its connection", () =>
     Effect.gen(function* () {
       let n = 0;
-      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
       const server = yield* startServer((conn) => {
         if (n++ === 0) throw new Error("no Effect here");
         return echo(conn);
       });
+      const failed0 = (yield* Metric.value(server.metrics.failed)).count;
       const first = yield* Tcp.connect(server.address);
       expect(yield* first.read()).toEqual(Option.none());
       const second = yield* Tcp.connect(server.address);
       yield* second.write("served");
       expect(text(yield* second.readExactly(6))).toBe("served");
-      expect((yield* Metric.value(Server.metrics.failed)).count - failed0).toBe(1);
+      expect((yield* Metric.value(server.metrics.failed)).count - failed0).toBe(1);
     }));
 
   it.live("Server.echo (a Loop) holds no fiber per connection; every Effect handler holds one", () =>
@@ -176,10 +176,10 @@ describe("Server", () => {
 
   it.live("an echo handler's failure (a peer's reset) is counted and ends only its connection", () =>
     Effect.gen(function* () {
-      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
       const server = yield* startServer(echo);
+      const failed0 = (yield* Metric.value(server.metrics.failed)).count;
       yield* Effect.promise(() => resettingClient((server.address as Address.InetAddress).port));
-      yield* Effect.repeat(Metric.value(Server.metrics.failed), {
+      yield* Effect.repeat(Metric.value(server.metrics.failed), {
         until: (m) => m.count > failed0,
         schedule: Schedule.spaced("10 millis"),
       }).pipe(Effect.timeout("5 seconds"));
@@ -313,11 +313,11 @@ describe("Server", () => {
 
   it.live("an echo stopped by the shutdown mid-write is not counted as failed", () =>
     Effect.gen(function* () {
-      const failed0 = (yield* Metric.value(Server.metrics.failed)).count;
       const serverScope = yield* Scope.make();
       const server = yield* startServer(echo, { shutdownTimeout: "100 millis" }).pipe(
         Scope.provide(serverScope),
       );
+      const failed0 = (yield* Metric.value(server.metrics.failed)).count;
       // The client sends far more than the socket buffers hold and reads
       // nothing back, so the echo is stuck in a write when the shutdown stops it.
       const client = yield* Tcp.connect(server.address);
@@ -332,7 +332,7 @@ describe("Server", () => {
       yield* Scope.close(serverScope, Exit.void).pipe(Effect.timeout("5 seconds"));
       yield* Fiber.join(sending).pipe(Effect.timeout("5 seconds"));
       yield* Effect.sleep(50); // a late failure report would land by now
-      expect((yield* Metric.value(Server.metrics.failed)).count - failed0).toBe(0);
+      expect((yield* Metric.value(server.metrics.failed)).count - failed0).toBe(0);
     }));
 
   it.live("a server made in an uninterruptible region can still interrupt its handlers", () =>
@@ -400,9 +400,9 @@ describe("Server", () => {
 
   it.live("counts accepted connections and bytes in metrics", () =>
     Effect.gen(function* () {
-      const accepted0 = (yield* Metric.value(Server.metrics.accepted)).count;
-      const in0 = (yield* Metric.value(Server.metrics.bytesIn)).count;
       const server = yield* startServer(echo);
+      const accepted0 = (yield* Metric.value(server.metrics.accepted)).count;
+      const in0 = (yield* Metric.value(server.metrics.bytesIn)).count;
       yield* Effect.scoped(
         Effect.gen(function* () {
           const conn = yield* Tcp.connect(server.address);
@@ -416,7 +416,31 @@ describe("Server", () => {
         schedule: Schedule.spaced("10 millis"),
       }).pipe(Effect.timeout("5 seconds"));
       yield* Effect.sleep(10);
-      expect((yield* Metric.value(Server.metrics.accepted)).count - accepted0).toBe(1);
-      expect((yield* Metric.value(Server.metrics.bytesIn)).count - in0).toBe(5);
+      expect((yield* Metric.value(server.metrics.accepted)).count - accepted0).toBe(1);
+      expect((yield* Metric.value(server.metrics.bytesIn)).count - in0).toBe(5);
+    }));
+
+  it.live("two servers' metrics are apart; metricsFor reads a server's by address and name", () =>
+    Effect.gen(function* () {
+      const api = yield* startServer(echo, { name: "api" });
+      const other = yield* startServer(echo);
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const conn = yield* Tcp.connect(api.address);
+          yield* conn.write("abc");
+          yield* conn.readExactly(3);
+        }),
+      );
+      yield* Effect.repeat(api.activeConnections, {
+        until: (n) => n === 0,
+        schedule: Schedule.spaced("10 millis"),
+      }).pipe(Effect.timeout("5 seconds"));
+      const byName = Server.metricsFor(api.address, "api");
+      expect((yield* Metric.value(byName.accepted)).count).toBe(1);
+      expect((yield* Metric.value(byName.bytesIn)).count).toBe(3);
+      expect((yield* Metric.value(byName.duration)).count).toBe(1);
+      // The same address under another name is another series; so is the other server.
+      expect((yield* Metric.value(Server.metricsFor(api.address).accepted)).count).toBe(0);
+      expect((yield* Metric.value(other.metrics.accepted)).count).toBe(0);
     }));
 });
