@@ -2,12 +2,23 @@
 // SocketServer API (effect/socket), over real sockets on 127.0.0.1 and temp
 // unix paths.
 import { describe, expect, it } from "@effect/vitest";
-import { Effect, Fiber, Metric, Option, Redacted, Result, Schedule, Stream } from "effect";
+import {
+  Context,
+  Effect,
+  Fiber,
+  Layer,
+  Metric,
+  Option,
+  Redacted,
+  Result,
+  Schedule,
+  Stream,
+} from "effect";
 import * as NetAddress from "effect/net/NetAddress";
 import type * as Scope from "effect/Scope";
 import * as Socket from "effect/socket/Socket";
 import * as SocketServer from "effect/socket/SocketServer";
-import { Server, Tcp } from "../mod.ts";
+import { Address, Server, Tcp } from "../mod.ts";
 import { DenoSocket, DenoSocketServer } from "../src/platform/mod.ts";
 import { concatBytes, encode, text } from "./_support/bytes.ts";
 import { freePort } from "./_support/net.ts";
@@ -282,7 +293,9 @@ describe("DenoSocket / DenoSocketServer (effect/socket API)", () => {
         return n === 0 ? Effect.fail("boom") : n === 1 ? Effect.die("kaboom") : echo(socket);
       });
       const port = portOf(address);
-      const failed = () => Effect.map(Metric.value(Server.metrics.failed), (state) => state.count);
+      // The server's own metrics, by its address (and name, here the default).
+      const counter = Server.metricsFor(Address.inet("127.0.0.1", port)).failed;
+      const failed = () => Effect.map(Metric.value(counter), (state) => state.count);
       const before = yield* failed();
       for (let i = 0; i < 2; i++) {
         // The failed connection is closed: the client reads the end at once.
@@ -460,7 +473,33 @@ describe("DenoSocket / DenoSocketServer (effect/socket API)", () => {
     }));
 });
 
-describe("Reader.upgrade: TLS in place", () => {
+describe("TLS: layerTls / makeTls, and Reader.upgrade in place", () => {
+  needs("openssl", it.live)(
+    "an echo over DenoSocketServer.layerTls, reached with makeTls",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir;
+        yield* Effect.promise(() => selfSignedCert(dir));
+        const context = yield* Layer.build(
+          DenoSocketServer.layerTls("127.0.0.1:0", {
+            certFile: `${dir}/cert.pem`,
+            keyFile: `${dir}/key.pem`,
+          }),
+        );
+        const server = Context.get(context, SocketServer.SocketServer);
+        yield* Effect.forkScoped(server.run(echo));
+        const socket = yield* DenoSocket.makeTls(`localhost:${portOf(server.address)}`, {
+          caFiles: [`${dir}/cert.pem`],
+        });
+        const got = yield* Effect.scoped(Effect.gen(function* () {
+          const reader = yield* socket.reader;
+          yield* Effect.scoped(Effect.flatMap(socket.writer, (writer) => writer.write("sealed")));
+          return yield* readAll(reader);
+        })).pipe(Effect.timeout("10 seconds"));
+        expect(text(got)).toBe("sealed");
+      }),
+  );
+
   needs("openssl", it.live)(
     "a client and a server socket start TLS after a plain-text go-ahead",
     () =>

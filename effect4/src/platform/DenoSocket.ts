@@ -66,6 +66,7 @@ import * as Address from "../Address.ts";
 import type * as Conn from "../Connection.ts";
 import type { ReadReason, SocketError as LibSocketError } from "../SocketError.ts";
 import * as Tcp from "../Tcp.ts";
+import * as Tls from "../Tls.ts";
 import * as Unix from "../Unix.ts";
 import { type Side, upgrade } from "../internal/tls_upgrade.ts";
 
@@ -586,3 +587,43 @@ export const layer = <E, R>(
   options?: Options,
 ): Layer.Layer<Socket.Socket, never, Exclude<R, Scope.Scope>> =>
   Layer.effect(Socket.Socket, make(open, options));
+
+/**
+ * A `Socket` that opens a TLS connection (handshake included) each time its
+ * reader is acquired; `tlsOptions` are `Tls.connect`'s (CA certificates,
+ * ALPN, client certificate, handshake timeout).
+ *
+ * @example
+ * ```ts
+ * import { DenoSocket } from "@fibernet/socket/platform";
+ * const socket = DenoSocket.makeTls("localhost:8443", { caFiles: ["./ca.pem"] });
+ * ```
+ */
+export const makeTls = (
+  address: Address.Input,
+  tlsOptions?: Tls.ConnectOptions,
+  options?: Options,
+): Effect.Effect<Socket.Socket> =>
+  Effect.succeed(makeSocket({
+    _tag: "Connect",
+    open: Effect.mapError(
+      Tls.connect(address, tlsOptions),
+      openError,
+    ) as Effect.Effect<Conn.Connection, Socket.SocketError, Scope.Scope>,
+  }, options));
+
+/**
+ * A Layer providing `Socket.Socket` over TLS, e.g. for
+ * `RpcClient.layerProtocolSocket` to a TLS server.
+ *
+ * @example
+ * ```ts
+ * import { DenoSocket } from "@fibernet/socket/platform";
+ * const SocketLive = DenoSocket.layerTls("localhost:8443", { caFiles: ["./ca.pem"] });
+ * ```
+ */
+export const layerTls = (
+  address: Address.Input,
+  tlsOptions?: Tls.ConnectOptions,
+  options?: Options,
+): Layer.Layer<Socket.Socket> => Layer.effect(Socket.Socket, makeTls(address, tlsOptions, options));

@@ -67,6 +67,7 @@ import type * as Conn from "../Connection.ts";
 import * as Listener from "../Listener.ts";
 import * as Server from "../Server.ts";
 import * as Tcp from "../Tcp.ts";
+import * as Tls from "../Tls.ts";
 import * as Unix from "../Unix.ts";
 import * as DenoSocket from "./DenoSocket.ts";
 
@@ -311,4 +312,29 @@ export const layerListener = (
   Layer.effect(
     SocketServer.SocketServer,
     Effect.map(Listener.Listener, (listener) => fromListener(listener, options)),
+  );
+
+/**
+ * A Layer providing `SocketServer` over TLS: `Tls.layer`'s certificate
+ * options, then the {@link ServerOptions}. Connections reach the handler
+ * with their handshake done.
+ *
+ * @example
+ * ```ts
+ * import { DenoSocketServer } from "@fibernet/socket/platform";
+ * const ServerLive = DenoSocketServer.layerTls("127.0.0.1:8443", {
+ *   certFile: "./cert.pem",
+ *   keyFile: "./key.pem",
+ * });
+ * ```
+ */
+export const layerTls = (
+  address: Address.Input,
+  tlsOptions: Tls.ListenOptions,
+  serverOptions?: ServerOptions,
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError> =>
+  layerListener(serverOptions).pipe(
+    Layer.provide(
+      Layer.effect(Listener.Listener, Effect.mapError(Tls.listen(address, tlsOptions), openError)),
+    ),
   );
