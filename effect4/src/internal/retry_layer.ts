@@ -4,7 +4,7 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Layer from "effect/Layer";
-import * as Schedule from "effect/Schedule";
+import type * as Schedule from "effect/Schedule";
 import * as Scope from "effect/Scope";
 
 /** `layer`, built again on failure or defect, up to `times` more times, `spacing` apart. */

@@ -40,9 +40,9 @@
  * const program = Effect.gen(function* () {
  *   const socket = yield* Socket.Socket;
  *   const writer = yield* socket.writer;
- *   const reader = yield* socket.reader;
+ *   const pull = yield* Socket.readerBytes(socket); // acquires the reader: connects
  *   yield* writer.write("ping\n");
- *   const chunks = yield* reader.pull;
+ *   const chunks = yield* pull; // fails with a SocketCloseError at the end of stream
  *   yield* Effect.log(new TextDecoder().decode(chunks[0]));
  * }).pipe(
  *   Effect.scoped,
