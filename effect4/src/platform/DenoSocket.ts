@@ -138,9 +138,25 @@ export type NetOptions =
  * const peer = Effect.map(DenoSocket.Connection, (conn) => Address.format(conn.remoteAddress));
  * ```
  */
-export const Connection: Context.Service<Conn.Connection, Conn.Connection> = Context.Service<
+export const Connection: Context.Service<Connection, Conn.Connection> = Context.Service<
+  Connection,
   Conn.Connection
 >("@fibernet/socket/DenoSocket/Connection");
+
+/**
+ * The identifier of the {@link Connection} service (a brand: the service's
+ * value is a `Connection.Connection`).
+ *
+ * @example
+ * ```ts
+ * import type { DenoSocket } from "@fibernet/socket/platform";
+ * type NeedsConnection = DenoSocket.Connection;
+ * ```
+ */
+export interface Connection {
+  /** Brand of the service identifier. */
+  readonly _: unique symbol;
+}
 
 const DEFAULT_READ_SIZE = 64 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
