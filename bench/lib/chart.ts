@@ -28,6 +28,8 @@ const COLORS: Record<string, string> = {
   "lib": "#2f6fdf",
   "lib-stream": "#6f9cf0",
   "lib-echo": "#1b4aa0",
+  "lib4": "#16a085",
+  "lib4-echo": "#0e6655",
   "effect3-node": "#c0392b",
   "effect4-node": "#e67e22",
   "effect4-deno": "#8e44ad",

@@ -65,6 +65,18 @@ export const SERVERS: ReadonlyArray<ServerInfo> = [
     protocols: ["echo"],
   },
   {
+    name: "lib4",
+    description: "this library's Effect 4 line (effect4/), the handler of lib on its faces: " +
+      "Framing.lines().reader(conn).read / codec.readFrame(conn) (effect4/bench/servers/lib.ts)",
+    protocols: FRAMES,
+  },
+  {
+    name: "lib4-echo",
+    description: "this library's Effect 4 line, effect4/examples/echo.ts: Server.echo, " +
+      "a copy loop without a fiber",
+    protocols: ["echo"],
+  },
+  {
     name: "effect3-node",
     description: "Effect 3 on Node: @effect/platform-node's NodeSocketServer, socket.run " +
       "over chunks, frames cut by hand (bench/servers/node/effect3.mjs)",
@@ -198,6 +210,26 @@ export async function prepareServers(
           ...prof,
           "examples/echo.ts",
           ...listen.map((arg) => arg.includes(":") ? `[${arg}]` : arg),
+        ]);
+        break;
+      case "lib4":
+        // The Effect 4 line is a Deno project of its own (effect4/deno.json, effect 4.1).
+        make((proto, listen) => [
+          deno,
+          "run",
+          ...perms,
+          ...prof,
+          ...["--config", "effect4/deno.json", "effect4/bench/servers/lib.ts"],
+          ...["--proto", proto, ...listen],
+        ]);
+        break;
+      case "lib4-echo":
+        make((_, listen) => [
+          deno,
+          "run",
+          ...perms,
+          ...prof,
+          ...["--config", "effect4/deno.json", "effect4/examples/echo.ts", ...listen],
         ]);
         break;
       case "node":

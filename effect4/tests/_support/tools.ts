@@ -2,12 +2,16 @@
 // that needs one skips itself when it is missing (`it.skipIf(missing(...))`,
 // with "(needs TOOL)" in its name), so a machine without it reports the test
 // as skipped, never as passed and never as failed.
+import { postgresBinDir } from "../../../examples/cluster/postgres.ts";
 
-/** A program a test drives: a peer (python3, openssl, nc) or the C compiler. */
-export type Tool = "python3" | "openssl" | "nc" | "cc";
+/**
+ * A program a test drives: a peer (python3, openssl, nc), the C compiler, or
+ * PostgreSQL's server (its `initdb`), the cluster tests' shared storage.
+ */
+export type Tool = "python3" | "openssl" | "nc" | "cc" | "postgres";
 
 /** Every tool, in the order they are reported. */
-export const tools: ReadonlyArray<Tool> = ["python3", "openssl", "nc", "cc"];
+export const tools: ReadonlyArray<Tool> = ["python3", "openssl", "nc", "cc", "postgres"];
 
 /** What each tool is for, in a few words. */
 export const purpose: Readonly<Record<Tool, string>> = {
@@ -15,6 +19,7 @@ export const purpose: Readonly<Record<Tool, string>> = {
   openssl: "TLS test certificates and openssl s_server",
   nc: "the robot example with netcat",
   cc: "the benchmark's load generator",
+  postgres: "the cluster's shared storage (a throwaway server in a temp dir)",
 };
 
 /** The Debian/Ubuntu package that provides each tool. */
@@ -23,6 +28,7 @@ export const debianPackage: Readonly<Record<Tool, string>> = {
   openssl: "openssl",
   nc: "netcat-openbsd",
   cc: "gcc",
+  postgres: "postgresql",
 };
 
 /** The command run for each tool; `$CC` names the compiler, as for make. */
@@ -31,6 +37,7 @@ export const command: Readonly<Record<Tool, string>> = {
   openssl: "openssl",
   nc: "nc",
   cc: Deno.env.get("CC") || "cc",
+  postgres: "initdb",
 };
 
 const isExecutableFile = (path: string): boolean => {
@@ -62,6 +69,8 @@ const found: Readonly<Record<Tool, boolean>> = {
   openssl: onPath(command.openssl) !== undefined,
   nc: onPath(command.nc) !== undefined,
   cc: onPath(command.cc) !== undefined,
+  // Debian keeps the server programs off PATH, in /usr/lib/postgresql/VERSION/bin.
+  postgres: postgresBinDir() !== undefined,
 };
 
 /** True when `tool` is not on PATH: `it.skipIf(missing("nc"))("… (needs nc)", …)`. */
