@@ -402,7 +402,8 @@ const traced = <A, E, R>(
       ),
     ),
     "socket.server.connection",
-    { kind: "server", attributes },
+    // The call site would be this file, not the user's code: not worth a stack capture each.
+    { kind: "server", attributes, captureStackTrace: false },
   );
 };
 

@@ -112,6 +112,7 @@ export const connect = (
       ? Effect.withSpan(connected, "socket.connect", {
         kind: "client",
         attributes: peerAttributes("server", tcp),
+        captureStackTrace: false, // it would point here, not at the caller
       })
       : connected;
   });
