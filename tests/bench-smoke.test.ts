@@ -145,11 +145,21 @@ interface Run {
   metrics: Record<string, number>;
 }
 
-const REPO_SERVERS = ["raw", "raw4k", "lib", "lib-stream", "lib-echo", "lib4", "lib4-echo"];
+const REPO_SERVERS = [
+  "raw",
+  "raw4k",
+  "lib",
+  "lib-traced",
+  "lib-stream",
+  "lib-echo",
+  "lib4",
+  "lib4-echo",
+];
 const SPEAKS: Record<string, string[]> = {
   raw: ["echo", "line", "lp"],
   raw4k: ["echo", "line", "lp"],
   lib: ["line", "lp"],
+  "lib-traced": ["line", "lp"],
   "lib-stream": ["line", "lp"],
   "lib-echo": ["echo"],
   lib4: ["line", "lp"],

@@ -4,7 +4,7 @@
  * @module
  */
 import { BenchError } from "./log.ts";
-import { SERVER_NAMES, type Transport } from "./servers.ts";
+import { DEFAULT_SERVERS, SERVER_NAMES, type Transport } from "./servers.ts";
 import { selectWorkloads, type Workload, WORKLOAD_NAMES } from "./workloads.ts";
 
 /** What to measure, and how. */
@@ -34,8 +34,8 @@ export const USAGE = `usage: deno task bench [options]
   --warmup S           seconds of unmeasured load on the same connections first (default 1)
   --only a,b           workloads (default all): ${WORKLOAD_NAMES.join(", ")};
                        line64 or lp64 selects both connection counts
-  --servers a,b        servers (default all; those whose needs are missing are skipped):
-                       ${SERVER_NAMES.join(", ")}
+  --servers a,b        servers (default all but lib-traced; those whose needs are missing are
+                       skipped): ${SERVER_NAMES.join(", ")}
   --transport T        tcp (127.0.0.1, default), tcp6 (::1) or unix (a socket in a temp dir)
   --idle-conns N       connections the idle workload holds (default 10000)
   --idle-hold S        seconds they are held once all are served (default 5)
@@ -70,7 +70,7 @@ export function parseOptions(argv: ReadonlyArray<string>): Options | "help" {
     idleConns: quick ? 200 : 10_000,
     idleHold: quick ? 0.5 : 5,
     workloads: selectWorkloads(WORKLOAD_NAMES) as Workload[],
-    servers: [...SERVER_NAMES],
+    servers: [...DEFAULT_SERVERS],
     transport: "tcp" as Transport,
     outDir: "bench/results",
     name: quick ? "quick" : "latest",

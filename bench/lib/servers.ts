@@ -22,6 +22,8 @@ export interface ServerInfo {
   readonly protocols: ReadonlyArray<Protocol>;
   /** Beyond the repository and Deno: `node`, or npm packages (which need node and npm too). */
   readonly needs?: "node" | "effect3" | "effect4";
+  /** Measured only when named in `--servers` (a variant, not a peer). */
+  readonly onRequest?: true;
 }
 
 const FRAMES: ReadonlyArray<Protocol> = ["line", "lp"];
@@ -51,6 +53,13 @@ export const SERVERS: ReadonlyArray<ServerInfo> = [
     description: "this library, an Effect.gen loop: Framing.lines().reader(conn).read / " +
       "codec.readFrame(conn), replies with lines.write / codec.write (bench/servers/lib.ts)",
     protocols: FRAMES,
+  },
+  {
+    name: "lib-traced",
+    description: "lib with the server's tracing option on: a span per connection, to Effect's " +
+      "own tracer (bench/servers/lib.ts --tracing); only when named in --servers",
+    protocols: FRAMES,
+    onRequest: true,
   },
   {
     name: "lib-stream",
@@ -101,6 +110,9 @@ export const SERVERS: ReadonlyArray<ServerInfo> = [
 
 /** Server names, for the command line. */
 export const SERVER_NAMES: ReadonlyArray<string> = SERVERS.map((s) => s.name);
+/** The servers a run measures unless `--servers` names others. */
+export const DEFAULT_SERVERS: ReadonlyArray<string> = SERVERS
+  .filter((s) => s.onRequest !== true).map((s) => s.name);
 
 /** A server that can be started: its command for a protocol and a place to listen. */
 export interface Runnable {
@@ -197,6 +209,9 @@ export async function prepareServers(
         break;
       case "lib":
         make((proto, listen) => script("bench/servers/lib.ts", proto, listen));
+        break;
+      case "lib-traced":
+        make((proto, listen) => [...script("bench/servers/lib.ts", proto, listen), "--tracing"]);
         break;
       case "lib-stream":
         make((proto, listen) => script("bench/servers/lib_stream.ts", proto, listen));

@@ -4,6 +4,7 @@
  *   --proto echo|line|lp   what to speak (default echo)
  *   --host H --port P      listen on TCP (default 127.0.0.1, port 0: a free one)
  *   --unix PATH            listen on a unix socket instead
+ *   --tracing              (this library's servers) a span per connection
  *
  * A server prints `listening on ADDRESS` (`127.0.0.1:PORT`, `[::1]:PORT` or
  * `unix:PATH`) once it accepts connections; bench/lib/processes.ts waits for
@@ -21,6 +22,8 @@ export interface ServerArgs {
   readonly host: string;
   readonly port: number;
   readonly unix?: string;
+  /** Server option `tracing`: one span per connection (the library's servers only). */
+  readonly tracing: boolean;
 }
 
 /** The longest line a server accepts (a longer one closes the connection). */
@@ -44,7 +47,13 @@ export function parseServerArgs(args: ReadonlyArray<string>): ServerArgs {
     console.error(`--port must be 0..65535`);
     Deno.exit(2);
   }
-  return { proto, host: flag("--host") ?? "127.0.0.1", port, unix: flag("--unix") };
+  return {
+    proto,
+    host: flag("--host") ?? "127.0.0.1",
+    port,
+    unix: flag("--unix"),
+    tracing: args.includes("--tracing"),
+  };
 }
 
 /** An address as loadgen and the runner read it. */

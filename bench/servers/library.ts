@@ -5,7 +5,8 @@
  *
  * The server options differ from the defaults only where the benchmark needs
  * it: no idle timeout (the idle workload holds connections) and room for more
- * than its 10 000 connections.
+ * than its 10 000 connections; `--tracing` turns on the server's spans (to
+ * Effect's own tracer: what the library adds, without an exporter's cost).
  *
  * @module
  */
@@ -24,6 +25,7 @@ export function runLibraryServer<E>(
   const server = Server.serveForever(handler, {
     maxConnections: 100_000,
     idleTimeout: Duration.infinity,
+    tracing: args.tracing,
   });
   const main = Effect.flatMap(Server.Server, (running) => {
     console.log(`listening on ${Address.format(running.address)}`);
