@@ -27,7 +27,10 @@ export const childSpan = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   Effect.flatMap(
     Effect.serviceOption(Tracer.ParentSpan),
-    (parent) => parent._tag === "Some" ? Effect.withSpan(effect, name, { attributes, captureStackTrace: false }) : effect,
+    (parent) =>
+      parent._tag === "Some"
+        ? Effect.withSpan(effect, name, { attributes, captureStackTrace: false })
+        : effect,
   );
 
 /** Adds an event to the current span, if there is one (nothing otherwise). */
