@@ -76,6 +76,33 @@ const lookupUser = (user: string): { uid: number; gid: number } | undefined => {
   return undefined;
 };
 
+/** `program` on PATH (as a spawn would find it). */
+const onPath = (program: string): boolean =>
+  (Deno.env.get("PATH") ?? "").split(":").some((dir) =>
+    dir !== "" && isExecutable(`${dir}/${program}`)
+  );
+
+/**
+ * Why a throwaway PostgreSQL cannot be started here, or undefined when it
+ * can: its programs are missing, or, as root, there is no `postgres` user or
+ * no `setpriv` to become it.
+ */
+export const postgresUnavailable = (): string | undefined => {
+  if (postgresBinDir() === undefined) {
+    return "PostgreSQL's initdb and postgres were not found (on PATH or in " +
+      "/usr/lib/postgresql/*/bin); install them with: apt-get install postgresql";
+  }
+  if (Deno.uid() !== 0) return undefined;
+  if (lookupUser("postgres") === undefined) {
+    return "PostgreSQL refuses to run as root, and there is no postgres user to run it";
+  }
+  if (!onPath("setpriv")) {
+    return "PostgreSQL refuses to run as root, and setpriv (util-linux), which runs it as the " +
+      "postgres user, is not on PATH";
+  }
+  return undefined;
+};
+
 /** How to run a PostgreSQL program: as root, through setpriv as another user. */
 const commandFor = (
   program: string,
@@ -101,18 +128,11 @@ const decoder = new TextDecoder();
  * (within `timeoutMs`, default 60 s).
  */
 export const startPostgres = async (timeoutMs = 60_000): Promise<Postgres> => {
-  const bin = postgresBinDir();
-  if (bin === undefined) {
-    throw new Error(
-      "PostgreSQL's initdb and postgres were not found (on PATH or in " +
-        "/usr/lib/postgresql/*/bin); install them with: apt-get install postgresql",
-    );
-  }
+  const unavailable = postgresUnavailable();
+  if (unavailable !== undefined) throw new Error(unavailable);
+  const bin = postgresBinDir()!;
   const root = Deno.uid() === 0;
   const user = root ? lookupUser("postgres") : undefined;
-  if (root && user === undefined) {
-    throw new Error("PostgreSQL refuses to run as root, and there is no postgres user to run it");
-  }
   const runAs = root ? "postgres" : undefined;
   const dir = await Deno.makeTempDir({ prefix: "fibernet-pg-" });
   try {

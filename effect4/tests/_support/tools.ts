@@ -2,7 +2,7 @@
 // that needs one skips itself when it is missing (`it.skipIf(missing(...))`,
 // with "(needs TOOL)" in its name), so a machine without it reports the test
 // as skipped, never as passed and never as failed.
-import { postgresBinDir } from "../../../examples/cluster/postgres.ts";
+import { postgresUnavailable } from "../../../examples/cluster/postgres.ts";
 
 /**
  * A program a test drives: a peer (python3, openssl, nc), the C compiler, or
@@ -69,8 +69,9 @@ const found: Readonly<Record<Tool, boolean>> = {
   openssl: onPath(command.openssl) !== undefined,
   nc: onPath(command.nc) !== undefined,
   cc: onPath(command.cc) !== undefined,
-  // Debian keeps the server programs off PATH, in /usr/lib/postgresql/VERSION/bin.
-  postgres: postgresBinDir() !== undefined,
+  // Debian keeps the server programs off PATH, in /usr/lib/postgresql/VERSION/bin; as root the
+  // server also needs a postgres user and setpriv.
+  postgres: postgresUnavailable() === undefined,
 };
 
 /** True when `tool` is not on PATH: `it.skipIf(missing("nc"))("… (needs nc)", …)`. */
