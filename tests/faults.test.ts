@@ -167,7 +167,8 @@ describe("faults", () => {
     "out of file descriptors: the server keeps its listener, backs off, serves again",
     async () => {
       // echo.ts in a child process limited to 64 descriptors.
-      const child = new Deno.Command("sh", {
+      // /bin/sh by its path: it is there on any POSIX system, whatever PATH holds.
+      const child = new Deno.Command("/bin/sh", {
         args: [
           "-c",
           `ulimit -n 64; exec "${Deno.execPath()}" run -q --allow-net=127.0.0.1 "${

@@ -32,7 +32,7 @@ globalThis.addEventListener("unload", killAll);
 
 /** A command that raises its open-files limit to the hard limit, then runs `cmd`. */
 export const withUlimit = (cmd: ReadonlyArray<string>): string[] => [
-  "sh",
+  "/bin/sh", // by its path: whatever PATH holds
   "-c",
   'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"',
   "sh",
