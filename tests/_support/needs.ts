@@ -3,13 +3,12 @@
 // it.skipIf cannot carry a reason, and ctx.skip(note) inside an Effect test
 // loses it, so the skip happens outside the test's own body.
 import { beforeEach, it } from "vitest";
-import { postgresUnavailable } from "../../examples/cluster/postgres.ts";
-import { command, debianPackage, missing, type Tool } from "./tools.ts";
+import { command, debianPackage, missing, postgresProblem, type Tool } from "./tools.ts";
 
 /** Why a test that needs `tool` is skipped on this machine. */
 export const skipReason = (tool: Tool): string =>
   tool === "postgres"
-    ? postgresUnavailable() ?? "needs PostgreSQL"
+    ? postgresProblem ?? "needs PostgreSQL"
     : `needs ${command[tool]}, not on PATH (apt-get install ${debianPackage[tool]})`;
 
 /**

@@ -63,6 +63,9 @@ export const onPath = (program: string): string | undefined => {
   return undefined;
 };
 
+/** Why PostgreSQL cannot be started here (looked up once), or undefined when it can. */
+export const postgresProblem: string | undefined = postgresUnavailable();
+
 // Looked up once per test process.
 const found: Readonly<Record<Tool, boolean>> = {
   python3: onPath(command.python3) !== undefined,
@@ -71,7 +74,7 @@ const found: Readonly<Record<Tool, boolean>> = {
   cc: onPath(command.cc) !== undefined,
   // Debian keeps the server programs off PATH, in /usr/lib/postgresql/VERSION/bin; as root the
   // server also needs a postgres user and setpriv.
-  postgres: postgresUnavailable() === undefined,
+  postgres: postgresProblem === undefined,
 };
 
 /** True when `tool` is not on PATH: `it.skipIf(missing("nc"))("… (needs nc)", …)`. */
